@@ -1,0 +1,274 @@
+# Copyright (c) stateful.pets contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The one door to the Kubernetes API for stateful.pets modules.
+
+Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+Do not use this from other collections or standalone plugins/modules!
+
+Every helper here raises K8sError with a full sentence that names the object; only a module's
+main() turns it into fail_json.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import traceback
+
+try:
+    import kubernetes
+    from kubernetes.client.rest import ApiException
+    from urllib3.exceptions import HTTPError as Urllib3HTTPError
+
+    from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC as _UPSTREAM_AUTH_ARG_SPEC
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
+
+    HAS_KUBERNETES = True
+    KUBERNETES_IMPORT_ERROR = None
+except ImportError:
+    HAS_KUBERNETES = False
+    KUBERNETES_IMPORT_ERROR = traceback.format_exc()
+    _UPSTREAM_AUTH_ARG_SPEC = {}
+
+    class ApiException(Exception):  # type: ignore[no-redef]
+        status = 0
+        reason = ""
+        body = ""
+
+    class Urllib3HTTPError(Exception):  # type: ignore[no-redef]
+        pass
+
+
+AUTH_ARG_SPEC = dict(_UPSTREAM_AUTH_ARG_SPEC)
+
+STATEFULSET_OWNER_KIND = "StatefulSet"
+
+
+class K8sError(Exception):
+    """The one error type of stateful.pets. `status` is the HTTP status when the API server answered."""
+
+    def __init__(self, msg, status=None, details=None):
+        super().__init__(msg)
+        self.msg = msg
+        self.status = status
+        self.details = details or {}
+
+
+def ref(namespace, name):
+    """The `namespace/name` form used in every message."""
+    return f"{namespace}/{name}" if namespace else name
+
+
+def api_error(exc, verb, kind, namespace=None, name=None):
+    """Turn an ApiException into a K8sError whose message says what failed and what to do."""
+    what = f"{kind} {ref(namespace, name)}" if name else f"{kind} objects in namespace {namespace}" if namespace else f"{kind} objects"
+    status = getattr(exc, "status", None)
+    reason = _status_message(exc)
+    if status == 404:
+        msg = f"Cannot {verb} {what}: it was not found. Check the name and the namespace."
+    elif status == 403:
+        msg = f"Cannot {verb} {what}: the API server refused it (403). Grant the verb '{verb}' on '{kind}' to this identity in RBAC. Server said: {reason}"
+    elif status == 401:
+        msg = f"Cannot {verb} {what}: the credentials were rejected (401). Check the kubeconfig or token."
+    elif status == 409:
+        msg = f"Cannot {verb} {what}: it changed on the server meanwhile (409). Run the task again. Server said: {reason}"
+    elif status == 422:
+        msg = f"Cannot {verb} {what}: the API server rejected it as invalid (422). Server said: {reason}"
+    else:
+        msg = f"Cannot {verb} {what}: the API server answered {status} {getattr(exc, 'reason', '')}. Server said: {reason}"
+    return K8sError(msg, status=status)
+
+
+def _status_message(exc):
+    body = getattr(exc, "body", None)
+    if not body:
+        return getattr(exc, "reason", "") or ""
+    try:
+        return json.loads(body).get("message") or str(body)
+    except (ValueError, AttributeError):
+        return str(body)[:500]
+
+
+def _unreachable(exc, host):
+    return K8sError(f"Cannot reach the Kubernetes API server at {host}: {exc}. Check that the cluster is up and the kubeconfig points at it.")
+
+
+class Cluster:
+    """Typed access to the API, built from kubernetes.core's connection options."""
+
+    def __init__(self, api_client):
+        self.api_client = api_client
+        self.core = kubernetes.client.CoreV1Api(api_client)
+        self.apps = kubernetes.client.AppsV1Api(api_client)
+        self.coordination = kubernetes.client.CoordinationV1Api(api_client)
+        self.host = api_client.configuration.host
+
+    @classmethod
+    def from_params(cls, params):
+        if not HAS_KUBERNETES:
+            raise K8sError("The Python library 'kubernetes' is required on the host that runs this module. Install it with pip.")
+        auth = {key: params.get(key) for key in AUTH_ARG_SPEC if params.get(key) is not None}
+        try:
+            client = get_api_client(**auth)
+        except Exception as exc:  # kubernetes.core raises CoreException; config errors vary
+            raise K8sError(f"Cannot build a Kubernetes client from the connection options: {exc}") from exc
+        return cls(client.client.client)
+
+    def _call(self, verb, kind, namespace, name, func, *args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except ApiException as exc:
+            raise api_error(exc, verb, kind, namespace, name) from exc
+        except Urllib3HTTPError as exc:
+            raise _unreachable(exc, self.host) from exc
+
+    # Namespaces and nodes
+    def namespace_exists(self, namespace):
+        try:
+            self.core.read_namespace(namespace)
+            return True
+        except ApiException as exc:
+            if exc.status == 404:
+                return False
+            raise api_error(exc, "get", "Namespace", None, namespace) from exc
+        except Urllib3HTTPError as exc:
+            raise _unreachable(exc, self.host) from exc
+
+    def get_node(self, name):
+        return self._call("get", "Node", None, name, self.core.read_node, name)
+
+    def list_nodes(self):
+        return self._call("list", "Node", None, None, self.core.list_node).items
+
+    def patch_node(self, name, body):
+        return self._call("patch", "Node", None, name, self.core.patch_node, name, body)
+
+    def get_node_lease(self, name):
+        """The node's heartbeat Lease, or None when there is none."""
+        try:
+            return self.coordination.read_namespaced_lease(name, "kube-node-lease")
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise api_error(exc, "get", "Lease", "kube-node-lease", name) from exc
+        except Urllib3HTTPError as exc:
+            raise _unreachable(exc, self.host) from exc
+
+    # StatefulSets
+    def get_statefulset(self, namespace, name):
+        return self._call("get", "StatefulSet", namespace, name, self.apps.read_namespaced_stateful_set, name, namespace)
+
+    def patch_statefulset_replicas(self, namespace, name, replicas):
+        body = {"spec": {"replicas": replicas}}
+        return self._call("patch", "StatefulSet", namespace, name, self.apps.patch_namespaced_stateful_set_scale, name, namespace, body)
+
+    # Pods
+    def get_pod(self, namespace, name):
+        return self._call("get", "Pod", namespace, name, self.core.read_namespaced_pod, name, namespace)
+
+    def find_pod(self, namespace, name):
+        """The pod, or None when it does not exist."""
+        try:
+            return self.core.read_namespaced_pod(name, namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise api_error(exc, "get", "Pod", namespace, name) from exc
+        except Urllib3HTTPError as exc:
+            raise _unreachable(exc, self.host) from exc
+
+    def list_pods(self, namespace=None, label_selector=None, field_selector=None):
+        kwargs = {k: v for k, v in (("label_selector", label_selector), ("field_selector", field_selector)) if v}
+        if namespace:
+            return self._call("list", "Pod", namespace, None, self.core.list_namespaced_pod, namespace, **kwargs).items
+        return self._call("list", "Pod", None, None, self.core.list_pod_for_all_namespaces, **kwargs).items
+
+    def force_delete_pod(self, namespace, name, uid):
+        """Delete exactly this instance of the pod (UID precondition), with no grace period."""
+        body = kubernetes.client.V1DeleteOptions(grace_period_seconds=0, preconditions=kubernetes.client.V1Preconditions(uid=uid))
+        return self._call("delete", "Pod", namespace, name, self.core.delete_namespaced_pod, name, namespace, body=body, grace_period_seconds=0)
+
+    def delete_pod(self, namespace, name):
+        return self._call("delete", "Pod", namespace, name, self.core.delete_namespaced_pod, name, namespace)
+
+    def watch_pods(self, namespace, label_selector, timeout):
+        """Yield (event_type, pod) until `timeout` seconds pass; the caller stops early by breaking."""
+        watcher = kubernetes.watch.Watch()
+        try:
+            for event in watcher.stream(
+                self.core.list_namespaced_pod,
+                namespace,
+                label_selector=label_selector,
+                timeout_seconds=max(1, int(timeout)),
+                _request_timeout=max(2, int(timeout) + 5),
+            ):
+                yield event["type"], event["object"]
+        except ApiException as exc:
+            raise api_error(exc, "watch", "Pod", namespace, None) from exc
+        except Urllib3HTTPError as exc:
+            raise _unreachable(exc, self.host) from exc
+        finally:
+            watcher.stop()
+
+    # Storage
+    def find_pvc(self, namespace, name):
+        try:
+            return self.core.read_namespaced_persistent_volume_claim(name, namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise api_error(exc, "get", "PersistentVolumeClaim", namespace, name) from exc
+        except Urllib3HTTPError as exc:
+            raise _unreachable(exc, self.host) from exc
+
+    def list_pvcs(self, namespace, label_selector=None):
+        kwargs = {"label_selector": label_selector} if label_selector else {}
+        return self._call("list", "PersistentVolumeClaim", namespace, None, self.core.list_namespaced_persistent_volume_claim, namespace, **kwargs).items
+
+    # Events
+    def events_for(self, namespace, kind, name, limit=5):
+        """The newest `limit` events about one object, as short strings."""
+        selector = f"involvedObject.kind={kind},involvedObject.name={name}"
+        items = self._call("list", "Event", namespace, None, self.core.list_namespaced_event, namespace, field_selector=selector).items
+        items.sort(key=_event_time)
+        return [f"{e.type} {e.reason}: {e.message}" for e in items[-limit:]]
+
+    # API-server proxy
+    def proxy(self, path, method="GET", body=None, headers=None, timeout=30):
+        """Send one request to an API-server proxy path; return (status, headers, body bytes).
+
+        A str or bytes body is sent as is, as text/plain unless `headers` names a Content-Type.
+
+        An HTTP error status is returned, not raised, so that the caller can tell the API server's
+        own refusals from the upstream's answers.
+        """
+        headers = dict(headers or {})
+        if body is not None and not any(k.lower() == "content-type" for k in headers):
+            headers["Content-Type"] = "text/plain"
+        try:
+            response = self.api_client.call_api(
+                path,
+                method,
+                header_params=headers,
+                body=body,
+                auth_settings=["BearerToken"],
+                _preload_content=False,
+                _return_http_data_only=True,
+                _request_timeout=timeout,
+            )
+            return response.status, dict(response.getheaders()), response.data
+        except ApiException as exc:
+            return exc.status, dict(exc.headers or {}), (exc.body or b"")
+        except Urllib3HTTPError as exc:
+            raise _unreachable(exc, self.host) from exc
+
+
+def _event_time(event):
+    stamp = event.last_timestamp or event.event_time or event.metadata.creation_timestamp
+    return stamp.timestamp() if stamp else 0.0
+
+
+def monotonic():
+    return time.monotonic()

@@ -1,0 +1,53 @@
+# Shared helpers for the test-cluster scripts. Source it; do not run it.
+# shellcheck shell=bash
+set -euo pipefail
+
+CLUSTER_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(cd "$CLUSTER_DIR/../.." && pwd)
+# shellcheck source=versions.env
+. "$CLUSTER_DIR/versions.env"
+
+CLUSTER_NAME=${PETS_CLUSTER_NAME:-pets}
+PETS_CACHE=${PETS_CACHE:-/var/cache/stateful-pets}
+PETS_KUBECONFIG=${PETS_KUBECONFIG:-$REPO_ROOT/.kube/pets.kubeconfig}
+PETS_HOSTPATH_DIR=${PETS_HOSTPATH_DIR:-$PETS_CACHE/hostpath}
+LOG_DIR=$PETS_CACHE/logs
+
+# Binaries depend only on the pinned versions; images also on the files that shape them.
+VERSIONS_KEY=$(sha256sum "$CLUSTER_DIR/versions.env" | cut -c1-12)
+IMAGE_KEY=$({ find "$CLUSTER_DIR/versions.env" "$CLUSTER_DIR/node" "$CLUSTER_DIR/images" -type f 2>/dev/null || true; } |
+  LC_ALL=C sort | xargs cat | sha256sum | cut -c1-12)
+BIN_DIR=$PETS_CACHE/bin-$VERSIONS_KEY
+BASE_IMAGE=local/pets-bookworm:$VERSIONS_KEY
+NODE_IMAGE=local/pets-node:$K8S_VERSION-$IMAGE_KEY
+
+export GOFLAGS="-trimpath -buildvcs=false" CGO_ENABLED=0
+export PATH="$BIN_DIR:$PATH"
+mkdir -p "$LOG_DIR" "$BIN_DIR"
+
+say() { printf 'cluster: %s\n' "$*" >&2; }
+
+# step NAME CMD...: run CMD with its output in a log; on failure, one line naming the step and the log.
+step() {
+  local name=$1; shift
+  local log=$LOG_DIR/$name.log start=$SECONDS
+  say "$name ..."
+  if "$@" >"$log" 2>&1; then
+    say "$name done in $((SECONDS - start)) s"
+    printf '%s %s %d\n' "$(date -u +%FT%TZ)" "$name" "$((SECONDS - start))" >>"$LOG_DIR/timings.txt"
+  else
+    say "FAILED at step '$name'; see $log"
+    tail -n 20 "$log" | sed 's/^/  | /' >&2
+    exit 1
+  fi
+}
+
+# cached MARKER NAME CMD...: like step, but skipped when MARKER exists; MARKER is written on success.
+cached() {
+  local marker=$1 name=$2; shift 2
+  if [[ -e $marker ]]; then say "$name cached"; return 0; fi
+  step "$name" "$@"
+  touch "$marker"
+}
+
+image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
