@@ -1,0 +1,508 @@
+#!/usr/bin/python
+# Copyright (c) stateful.pets contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: statefulset_scale
+short_description: Scale a StatefulSet one ordinal at a time, gated on pod health, keeping every pet's data
+version_added: 0.1.0
+description:
+  - Scales a StatefulSet to O(replicas) one pod at a time, whatever its C(podManagementPolicy) is.
+  - Scaling up adds the next free ordinal n by setting C(spec.replicas) to n+1, then watches (no fixed sleeps) until pod n
+    is Running and Ready for O(min_ready_seconds) and the StatefulSet's C(status.readyReplicas) counts it; only then
+    does it take the next step.
+  - Scaling down removes the highest ordinal first. Before each step every remaining pod must be Running, Ready and not
+    terminating; otherwise the module refuses before sending any patch and names each unhealthy pod, why it is
+    unhealthy and its last events. After each patch it waits until the removed pod is gone.
+  - PersistentVolumeClaims of removed ordinals stay behind and are reported in RV(retained_pvcs); claims picked up again
+    by added ordinals are reported in RV(reused_pvcs). A StatefulSet whose
+    C(persistentVolumeClaimRetentionPolicy.whenScaled) is C(Delete) is scaled, with a warning that its claims go away.
+  - When a step runs out of time the module stops and fails, naming the pod, what it waits on and its events. An added
+    pod that never became Ready is removed again by setting C(spec.replicas) back to the last healthy count.
+author:
+  - stateful.pets contributors
+requirements:
+  - kubernetes >= 24.2.0 (Python library)
+extends_documentation_fragment:
+  - kubernetes.core.k8s_auth_options
+  - stateful.pets._attributes
+  - stateful.pets._attributes.actiongroup_pets
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Reads the StatefulSet, its pods and claims, runs the health check of a scale-down, and returns the planned
+        steps without any write.
+  diff_mode:
+    support: full
+  idempotent:
+    support: full
+options:
+  name:
+    description: Name of the StatefulSet.
+    type: str
+    required: true
+  namespace:
+    description: Namespace of the StatefulSet.
+    type: str
+    required: true
+  replicas:
+    description: The number of replicas wanted. Must be 0 or more.
+    type: int
+    required: true
+  step_timeout:
+    description:
+      - Seconds one step may take, from its patch until the added pod is Ready or the removed pod is gone.
+      - Must not be greater than O(timeout).
+    type: int
+    default: 120
+  timeout:
+    description: Seconds the whole scaling may take. Must be more than 0.
+    type: int
+    default: 600
+  min_ready_seconds:
+    description:
+      - Seconds an added pod must stay Ready before the next step.
+      - Defaults to the StatefulSet's C(spec.minReadySeconds), or V(0) when it has none.
+    type: int
+  allow_unhealthy_scale_down:
+    description:
+      - Scale down even when some pods are not healthy. The unhealthy pods are named in a warning.
+      - The walkthrough forbids this; use it only to remove a pod that can never become healthy.
+    type: bool
+    default: false
+seealso:
+  - module: kubernetes.core.k8s_scale
+    description: Scales any resource with a scale subresource straight to the target count.
+notes:
+  - The module patches the StatefulSet's C(scale) subresource, so it needs the verbs C(get) and C(patch) on
+    C(statefulsets) and C(statefulsets/scale), and C(list) and C(watch) on C(pods) and C(statefulsets).
+"""
+
+EXAMPLES = r"""
+- name: Scale the kubia pets to four, one at a time
+  stateful.pets.statefulset_scale:
+    name: kubia
+    namespace: pets
+    replicas: 4
+
+- name: Scale down to one, refusing while any pet is unhealthy
+  stateful.pets.statefulset_scale:
+    name: kubia
+    namespace: pets
+    replicas: 1
+    step_timeout: 60
+  register: pets_scaled
+
+- name: Show the claims kept for a later scale-up
+  ansible.builtin.debug:
+    var: pets_scaled.retained_pvcs
+
+- name: Each new pet must stay Ready for 10 seconds before the next one starts
+  stateful.pets.statefulset_scale:
+    name: kubia
+    namespace: pets
+    replicas: 3
+    min_ready_seconds: 10
+"""
+
+RETURN = r"""
+replicas_before:
+  description: C(spec.replicas) before the module ran.
+  returned: success
+  type: int
+  sample: 2
+replicas_after:
+  description: C(spec.replicas) when the module finished; in check mode, the count it would reach.
+  returned: success
+  type: int
+  sample: 4
+min_ready_seconds:
+  description: The minimum time in seconds each added pod had to stay Ready.
+  returned: success
+  type: int
+  sample: 0
+steps:
+  description:
+    - One entry per ordinal, in the order taken. In check mode, the planned steps, with RV(steps[].seconds),
+      RV(steps[].patched_at) and RV(steps[].done_at) set to V(null).
+  returned: success
+  type: list
+  elements: dict
+  sample:
+    - ordinal: 2
+      action: add
+      seconds: 4.21
+      node: pets-worker2
+      pvc: [data-kubia-2]
+      patched_at: 1795750000.12
+      done_at: 1795750004.33
+  contains:
+    ordinal:
+      description: The pod ordinal added or removed.
+      type: int
+      sample: 2
+    action:
+      description: V(add) or V(remove).
+      type: str
+      sample: add
+    seconds:
+      description: Seconds from the patch until the pod was Ready (add) or gone (remove).
+      type: float
+      sample: 4.21
+    node:
+      description: The node the pod ran on, when known.
+      type: str
+      sample: pets-worker2
+    pvc:
+      description: The claims of this ordinal, one per volume claim template.
+      type: list
+      elements: str
+      sample: [data-kubia-2]
+    patched_at:
+      description: When the patch was sent, in seconds since the epoch.
+      type: float
+      sample: 1795750000.12
+    done_at:
+      description: When the module saw the pod Ready (add) or gone (remove), in seconds since the epoch.
+      type: float
+      sample: 1795750004.33
+retained_pvcs:
+  description:
+    - The claims of ordinals at or above RV(replicas_after) that are kept for a later scale-up, with their volumes.
+    - When C(whenScaled) is C(Delete), the claims of the ordinals removed by this run are not listed.
+  returned: success
+  type: list
+  elements: dict
+  sample:
+    - name: data-kubia-3
+      pv: pets-kubia-3
+      phase: Bound
+  contains:
+    name:
+      description: The claim's name.
+      type: str
+      sample: data-kubia-3
+    pv:
+      description: The PersistentVolume bound to the claim, or V(null) when it is not bound.
+      type: str
+      sample: pets-kubia-3
+    phase:
+      description: The claim's phase.
+      type: str
+      sample: Bound
+reused_pvcs:
+  description: Claims that already existed for ordinals this run added (or would add, in check mode), so the pods got their old data back.
+  returned: success
+  type: list
+  elements: dict
+  sample:
+    - name: data-kubia-1
+      pv: pets-kubia-1
+      phase: Bound
+  contains:
+    name:
+      description: The claim's name.
+      type: str
+      sample: data-kubia-1
+    pv:
+      description: The PersistentVolume bound to the claim.
+      type: str
+      sample: pets-kubia-1
+    phase:
+      description: The claim's phase.
+      type: str
+      sample: Bound
+diff:
+  description: The replica count before and after.
+  returned: success
+  type: dict
+  sample:
+    before:
+      replicas: 2
+    after:
+      replicas: 4
+"""
+
+import math  # noqa: E402 (imports follow the documentation blocks)
+import time  # noqa: E402
+from datetime import datetime, timezone  # noqa: E402
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+
+from ansible_collections.stateful.pets.plugins.module_utils._k8s import AUTH_ARG_SPEC, Cluster, K8sError  # noqa: E402
+from ansible_collections.stateful.pets.plugins.module_utils._scale import (  # noqa: E402
+    ADD,
+    claim_names,
+    claim_summary,
+    claims_above,
+    deletes_claims_on_scale_down,
+    down_timeout_message,
+    input_errors,
+    missing_namespace_message,
+    not_a_statefulset_message,
+    plan_steps,
+    pod_name,
+    ready_for,
+    refuse_message,
+    retention_warning,
+    selector_string,
+    unhealthy_pods,
+    unhealthy_warning,
+    up_timeout_message,
+    waiting_on,
+)
+
+
+class StepTimeout(Exception):
+    """`last` is the pod last seen (None when there was none); `waits` overrides what it is said to wait on."""
+
+    def __init__(self, last, waits=None):
+        super().__init__("step timed out")
+        self.last = last
+        self.waits = waits
+
+
+def validate(params):
+    errors = input_errors(params["replicas"], params["timeout"], params["step_timeout"], params["min_ready_seconds"])
+    if errors:
+        raise K8sError(f"Cannot scale StatefulSet {params['namespace']}/{params['name']}: " + " ".join(errors) + " Nothing was changed.")
+
+
+def _utcnow():
+    return datetime.now(timezone.utc)  # noqa: UP017 (modules also run on Python < 3.11)
+
+
+class Scaler:
+    """Runs the plan against a Cluster; raises K8sError whose `details` hold the partial result."""
+
+    def __init__(self, cluster, params, check_mode, warn, clock=time.monotonic, wall=time.time, now=_utcnow):
+        self.cluster = cluster
+        self.params = params
+        self.check_mode = check_mode
+        self.warn = warn
+        self.clock = clock
+        self.wall = wall
+        self.now = now
+        self.namespace = params["namespace"]
+        self.name = params["name"]
+
+    def run(self):
+        p = self.params
+        validate(p)
+        self.deadline = self.clock() + p["timeout"]
+        sts = self._read_statefulset()
+        current = sts["spec"].get("replicas", 1)
+        desired = p["replicas"]
+        self.min_ready = p["min_ready_seconds"] if p["min_ready_seconds"] is not None else sts["spec"].get("minReadySeconds") or 0
+        self.sts = sts
+        self.result = {
+            "changed": False,
+            "replicas_before": current,
+            "replicas_after": current,
+            "min_ready_seconds": self.min_ready,
+            "steps": [],
+            "retained_pvcs": [],
+            "reused_pvcs": [],
+        }
+        self.current = current
+        self.desired = desired
+        plan = plan_steps(current, desired)
+        if plan and plan[0]["action"] != ADD and deletes_claims_on_scale_down(sts):
+            self.warn(retention_warning(self.namespace, self.name))
+        pods = {}
+        if plan and plan[0]["action"] != ADD:
+            pods = self._check_health(current - 1, stopped_at=None)
+        if self.check_mode:
+            self._plan_only(plan, pods)
+        else:
+            for step in plan:
+                if step["action"] == ADD:
+                    self._add(step)
+                else:
+                    self._remove(step)
+        self._finish()
+        return self.result
+
+    def _read_statefulset(self):
+        if not self.cluster.namespace_exists(self.namespace):
+            raise K8sError(missing_namespace_message(self.namespace, self.name), status=404)
+        try:
+            found = self.cluster.get_statefulset(self.namespace, self.name)
+        except K8sError as exc:
+            if exc.status != 404:
+                raise
+            raise K8sError(not_a_statefulset_message(self.namespace, self.name, self.cluster.find_workload_kind(self.namespace, self.name)), status=404) from exc
+        return self.cluster.to_dict(found)
+
+    def _step(self, step, **values):
+        entry = {"ordinal": step["ordinal"], "action": step["action"], "seconds": None, "node": None,
+                 "pvc": claim_names(self.sts, step["ordinal"]), "patched_at": None, "done_at": None}
+        entry.update(values)
+        return entry
+
+    def _existing_claims(self, ordinal):
+        claims = (self.cluster.find_pvc(self.namespace, claim) for claim in claim_names(self.sts, ordinal))
+        return [claim_summary(self.cluster.to_dict(pvc)) for pvc in claims if pvc is not None]
+
+    def _plan_only(self, plan, pods):
+        for step in plan:
+            node = None
+            if step["action"] == ADD:
+                self.result["reused_pvcs"].extend(self._existing_claims(step["ordinal"]))
+            else:
+                node = (pods.get(pod_name(self.name, step["ordinal"])) or {}).get("spec", {}).get("nodeName")
+            self.result["steps"].append(self._step(step, node=node))
+        self.result["changed"] = bool(plan)
+        self.result["replicas_after"] = self.desired
+
+    def _patch(self, replicas):
+        self.cluster.patch_statefulset_replicas(self.namespace, self.name, replicas)
+        self.result["changed"] = True
+        self.result["replicas_after"] = replicas
+
+    def _budget(self):
+        return min(self.params["step_timeout"], self.deadline - self.clock())
+
+    def _add(self, step):
+        ordinal = step["ordinal"]
+        reused = self._existing_claims(ordinal)
+        started, patched_at = self.clock(), self.wall()
+        self._patch(ordinal + 1)
+        budget = self._budget()
+        step_deadline = self.clock() + budget
+        name = pod_name(self.name, ordinal)
+        try:
+            pod = self._wait_ready(name, step_deadline)
+            self._wait_counted(ordinal + 1, step_deadline, pod)
+        except StepTimeout as exc:
+            # Leave the set at its last healthy count: the pod that never became Ready goes away, its claim stays.
+            self._patch(ordinal)
+            events = self._events("Pod", name) if exc.last is not None else self._events("StatefulSet", self.name)
+            waits = exc.waits or waiting_on(exc.last, self.min_ready, self.now())
+            raise K8sError(
+                up_timeout_message(self.namespace, self.name, name, round(budget), waits, events, ordinal, rolled_back=True),
+                details=self.result,
+            ) from None
+        self.result["reused_pvcs"].extend(reused)
+        self.result["steps"].append(self._step(step, seconds=round(self.clock() - started, 2), node=pod.get("spec", {}).get("nodeName"),
+                                               patched_at=round(patched_at, 3), done_at=round(self.wall(), 3)))
+
+    def _remove(self, step):
+        ordinal = step["ordinal"]
+        if not self.params["allow_unhealthy_scale_down"] and self.result["steps"]:
+            self._check_health(ordinal, stopped_at=ordinal + 1)
+        name = pod_name(self.name, ordinal)
+        pod = self.cluster.find_pod(self.namespace, name)
+        pod = self.cluster.to_dict(pod) if pod is not None else None
+        started, patched_at = self.clock(), self.wall()
+        self._patch(ordinal)
+        budget = self._budget()
+        if pod is not None and not self._wait_gone(name, pod, self.clock() + budget):
+            raise K8sError(down_timeout_message(self.namespace, self.name, name, round(budget), self._events("Pod", name), ordinal), details=self.result)
+        self.result["steps"].append(self._step(step, seconds=round(self.clock() - started, 2), node=(pod or {}).get("spec", {}).get("nodeName"),
+                                               patched_at=round(patched_at, 3), done_at=round(self.wall(), 3)))
+
+    def _check_health(self, highest, stopped_at):
+        """Pods by name; refuses (raises) when any of ordinals 0..highest is unhealthy, unless allowed."""
+        listed = self.cluster.list_pods(self.namespace, label_selector=selector_string(self.sts))
+        pods = {pod["metadata"]["name"]: pod for pod in (self.cluster.to_dict(item) for item in listed)}
+        unhealthy = unhealthy_pods(self.name, list(pods.values()), highest + 1)
+        if unhealthy and self.params["allow_unhealthy_scale_down"]:
+            self.warn(unhealthy_warning(self.namespace, self.name, unhealthy))
+        elif unhealthy:
+            detailed = [(pod, problems, self._events("Pod", pod)) for pod, problems in unhealthy]
+            raise K8sError(refuse_message(self.namespace, self.name, self.current, self.desired, detailed, stopped_at=stopped_at), details=self.result)
+        return pods
+
+    def _events(self, kind, name):
+        try:
+            return self.cluster.events_for(self.namespace, kind, name)
+        except K8sError as exc:
+            return [f"(events could not be read: {exc.msg})"]
+
+    def _watch(self, kind, name, deadline, resource_version):
+        """Events until the deadline; retries once without a resource version when the server has expired it (410)."""
+        timeout = max(1, math.ceil(deadline - self.clock()))
+        try:
+            yield from self.cluster.watch_named(kind, self.namespace, name, timeout, resource_version=resource_version)
+        except K8sError as exc:
+            if exc.status != 410 or not resource_version:
+                raise
+            yield from self.cluster.watch_named(kind, self.namespace, name, timeout)
+
+    def _wait_ready(self, name, deadline):
+        """The pod once it has been Running and Ready for min_ready_seconds; StepTimeout with the last pod seen otherwise."""
+        last = None
+        while self.clock() < deadline:
+            watch_until = deadline
+            if last is not None:
+                held = ready_for(last, self.now())
+                if held is not None and held >= self.min_ready:
+                    return last
+                if held is not None:
+                    # Ready but not for long enough: watch for a change until the hold time is over.
+                    watch_until = min(deadline, self.clock() + self.min_ready - held)
+            version = last["metadata"].get("resourceVersion") if last else None
+            for kind, obj in self._watch("Pod", name, watch_until, version):
+                last = None if kind == "DELETED" else self.cluster.to_dict(obj)
+                if last is not None and ready_for(last, self.now()) is not None:
+                    break
+        raise StepTimeout(last)
+
+    def _wait_counted(self, count, deadline, pod):
+        """Until the StatefulSet's status.readyReplicas reaches `count`."""
+        while True:
+            for _kind, obj in self._watch("StatefulSet", self.name, deadline, None):
+                status = self.cluster.to_dict(obj).get("status") or {}
+                if (status.get("readyReplicas") or 0) >= count:
+                    return
+            if self.clock() >= deadline:
+                raise StepTimeout(pod, waits=f"the StatefulSet status to count it as ready (status.readyReplicas below {count})")
+
+    def _wait_gone(self, name, pod, deadline):
+        version = pod["metadata"].get("resourceVersion")
+        while self.clock() < deadline:
+            for kind, obj in self._watch("Pod", name, deadline, version):
+                if kind == "DELETED":
+                    return True
+                version = self.cluster.to_dict(obj)["metadata"].get("resourceVersion")
+        return False
+
+    def _finish(self):
+        after = self.result["replicas_after"]
+        pvcs = [self.cluster.to_dict(pvc) for pvc in self.cluster.list_pvcs(self.namespace)] if self.sts["spec"].get("volumeClaimTemplates") else []
+        retained = claims_above(self.sts, pvcs, after)
+        if deletes_claims_on_scale_down(self.sts) and after < self.current:
+            removed = {claim for ordinal in range(after, self.current) for claim in claim_names(self.sts, ordinal)}
+            retained = [claim for claim in retained if claim["name"] not in removed]
+        self.result["retained_pvcs"] = retained
+        self.result["diff"] = {"before": {"replicas": self.current}, "after": {"replicas": after}}
+
+
+def main():
+    argument_spec = dict(
+        name=dict(type="str", required=True),
+        namespace=dict(type="str", required=True),
+        replicas=dict(type="int", required=True),
+        step_timeout=dict(type="int", default=120),
+        timeout=dict(type="int", default=600),
+        min_ready_seconds=dict(type="int"),
+        allow_unhealthy_scale_down=dict(type="bool", default=False),
+    )
+    argument_spec.update(AUTH_ARG_SPEC)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    try:
+        validate(module.params)  # before any connection is made
+        cluster = Cluster.from_params(module.params)
+        result = Scaler(cluster, module.params, module.check_mode, module.warn).run()
+    except K8sError as exc:
+        module.fail_json(msg=exc.msg, **exc.details)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,320 @@
+# Copyright (c) stateful.pets contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.stateful.pets.plugins.module_utils._k8s import K8sError
+from ansible_collections.stateful.pets.plugins.modules import statefulset_scale
+from ansible_collections.stateful.pets.plugins.modules.statefulset_scale import Scaler
+
+EPOCH = datetime(2026, 11, 27, 12, 0, 0, tzinfo=timezone.utc)  # noqa: UP017
+
+
+class FakeCluster:
+    """A StatefulSet controller in miniature: a patch makes pods appear Ready or go away, as scripted per pod."""
+
+    def __init__(self, replicas=2, stuck=(), unhealthy=(), templates=("data",), pvcs=(), policy=None, namespace=True, kind="StatefulSet"):
+        self.t = 0.0
+        self.replicas = replicas
+        self.stuck = set(stuck)
+        self.unhealthy = set(unhealthy)
+        self.templates = templates
+        self.pvcs = set(pvcs)
+        self.policy = policy
+        self.namespace = namespace
+        self.kind = kind
+        self.patches = []
+        self.watches = []
+        self.pods = {f"kubia-{n}": self._pod(n) for n in range(replicas)}
+
+    # time, driven by the watches
+    def clock(self):
+        return self.t
+
+    def wall(self):
+        return 1000.0 + self.t
+
+    def now(self):
+        return EPOCH + timedelta(seconds=self.t)
+
+    def _pod(self, n, ready=True, scheduled=True):
+        name = f"kubia-{n}"
+        ready = ready and name not in self.unhealthy and name not in self.stuck
+        scheduled = scheduled and name not in self.stuck
+        since = (EPOCH + timedelta(seconds=self.t)).isoformat().replace("+00:00", "Z")
+        conditions = [{"type": "PodScheduled", "status": "True" if scheduled else "False", "reason": None if scheduled else "Unschedulable",
+                       "message": None if scheduled else "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity."}]
+        if scheduled:
+            conditions.append({"type": "Ready", "status": "True" if ready else "False", "lastTransitionTime": since,
+                               "reason": None if ready else "ContainersNotReady", "message": None if ready else "containers with unready status: [kubia]"})
+        return {"metadata": {"name": name, "resourceVersion": str(n + 100)}, "spec": {"nodeName": f"pets-worker{n % 2 or ''}" if scheduled else None},
+                "status": {"phase": "Running" if scheduled else "Pending", "conditions": conditions}}
+
+    # the Cluster surface used by the module
+    def namespace_exists(self, namespace):
+        return self.namespace
+
+    def get_statefulset(self, namespace, name):
+        if self.kind != "StatefulSet":
+            raise K8sError(f"Cannot get StatefulSet {namespace}/{name}: it was not found.", status=404)
+        return {
+            "metadata": {"name": name, "namespace": namespace, "generation": 3},
+            "spec": {"replicas": self.replicas, "selector": {"matchLabels": {"app": "kubia"}},
+                     "volumeClaimTemplates": [{"metadata": {"name": t}} for t in self.templates],
+                     "persistentVolumeClaimRetentionPolicy": self.policy},
+            "status": {"readyReplicas": sum(1 for p in self.pods.values() if p["status"]["conditions"][-1].get("status") == "True")},
+        }
+
+    def find_workload_kind(self, namespace, name):
+        return None if self.kind is None else self.kind
+
+    def to_dict(self, obj):
+        return obj
+
+    def find_pvc(self, namespace, name):
+        return {"metadata": {"name": name}, "spec": {"volumeName": f"pv-{name}"}, "status": {"phase": "Bound"}} if name in self.pvcs else None
+
+    def list_pvcs(self, namespace):
+        return [self.find_pvc(namespace, name) for name in sorted(self.pvcs)]
+
+    def list_pods(self, namespace, label_selector=None):
+        assert label_selector == "app=kubia"
+        return list(self.pods.values())
+
+    def find_pod(self, namespace, name):
+        return self.pods.get(name)
+
+    def events_for(self, namespace, kind, name, limit=5):
+        return [f"Warning Seen: {kind} {name}"]
+
+    def patch_statefulset_replicas(self, namespace, name, replicas):
+        self.patches.append(replicas)
+        for n in range(self.replicas, replicas):
+            self.pvcs.update(f"{t}-kubia-{n}" for t in self.templates)
+        self.replicas = replicas
+        for pod in [p for p in self.pods if int(p.rsplit("-", 1)[1]) >= replicas]:
+            del self.pods[pod]
+
+    def watch_named(self, kind, namespace, name, timeout, resource_version=None):
+        self.watches.append((kind, name))
+        if kind == "StatefulSet":
+            yield "ADDED", self.get_statefulset(namespace, name)
+        elif int(name.rsplit("-", 1)[1]) >= self.replicas:
+            if resource_version:  # scale-down: the removed pod's last event
+                yield "DELETED", {"metadata": {"name": name, "resourceVersion": "999"}}
+        elif name not in self.pods:  # scale-up: the controller creates the pod, Ready 2 s later unless scripted otherwise
+            n = int(name.rsplit("-", 1)[1])
+            self.t += 2.0
+            self.pods[name] = self._pod(n)
+            yield "ADDED", self.pods[name]
+        self.t += timeout  # the watch ran out
+
+
+def params(**overrides):
+    base = dict(name="kubia", namespace="pets", replicas=4, step_timeout=120, timeout=600, min_ready_seconds=None, allow_unhealthy_scale_down=False)
+    base.update(overrides)
+    return base
+
+
+def run(fake, check_mode=False, **overrides):
+    warnings = []
+    result = Scaler(fake, params(**overrides), check_mode, warnings.append, clock=fake.clock, wall=fake.wall, now=fake.now).run()
+    return result, warnings
+
+
+def test_scale_up_one_ordinal_at_a_time_and_reports_reused_claims():
+    fake = FakeCluster(replicas=2, pvcs={"data-kubia-0", "data-kubia-1", "data-kubia-2"})
+    result, warnings = run(fake, replicas=4)
+    assert fake.patches == [3, 4]
+    assert [(s["ordinal"], s["action"], s["node"], s["pvc"]) for s in result["steps"]] == [(2, "add", "pets-worker", ["data-kubia-2"]), (3, "add", "pets-worker1", ["data-kubia-3"])]
+    assert result["steps"][0]["seconds"] == 2.0
+    assert result["steps"][1]["patched_at"] >= result["steps"][0]["done_at"]
+    assert result["reused_pvcs"] == [{"name": "data-kubia-2", "pv": "pv-data-kubia-2", "phase": "Bound"}]
+    assert result["changed"] is True
+    assert (result["replicas_before"], result["replicas_after"]) == (2, 4)
+    assert result["diff"] == {"before": {"replicas": 2}, "after": {"replicas": 4}}
+    assert warnings == []
+
+
+def test_scale_down_removes_highest_first_and_keeps_claims():
+    fake = FakeCluster(replicas=4, pvcs={f"data-kubia-{n}" for n in range(4)})
+    result, _warnings = run(fake, replicas=1)
+    assert fake.patches == [3, 2, 1]
+    assert [s["ordinal"] for s in result["steps"]] == [3, 2, 1]
+    assert [c["name"] for c in result["retained_pvcs"]] == ["data-kubia-1", "data-kubia-2", "data-kubia-3"]
+    assert result["retained_pvcs"][0]["pv"] == "pv-data-kubia-1"
+
+
+def test_at_target_is_not_changed():
+    fake = FakeCluster(replicas=3)
+    result, _warnings = run(fake, replicas=3)
+    assert result["changed"] is False
+    assert result["steps"] == []
+    assert fake.patches == []
+
+
+@pytest.mark.parametrize("replicas, expected_steps", [(4, [(2, "add"), (3, "add")]), (0, [(1, "remove"), (0, "remove")])])
+def test_check_mode_plans_without_any_write(mocker, replicas, expected_steps):
+    fake = FakeCluster(replicas=2, pvcs={"data-kubia-2"})
+    patch = mocker.spy(fake, "patch_statefulset_replicas")
+    result, _warnings = run(fake, check_mode=True, replicas=replicas)
+    patch.assert_not_called()
+    assert fake.watches == []
+    assert [(s["ordinal"], s["action"]) for s in result["steps"]] == expected_steps
+    assert all(s["seconds"] is None for s in result["steps"])
+    assert result["changed"] is True
+    assert result["replicas_after"] == replicas
+
+
+def test_check_mode_reports_claims_that_would_be_reused():
+    fake = FakeCluster(replicas=2, pvcs={"data-kubia-2"})
+    result, _warnings = run(fake, check_mode=True, replicas=4)
+    assert result["reused_pvcs"] == [{"name": "data-kubia-2", "pv": "pv-data-kubia-2", "phase": "Bound"}]
+
+
+def test_unhealthy_pod_refuses_scale_down_before_any_patch():
+    fake = FakeCluster(replicas=3, unhealthy={"kubia-1"})
+    with pytest.raises(K8sError) as err:
+        run(fake, replicas=1)
+    assert fake.patches == []
+    assert "Refusing to scale StatefulSet pets/kubia down from 3 to 1" in err.value.msg
+    assert "Pod pets/kubia-1: Ready=False (ContainersNotReady: containers with unready status: [kubia]). Last events: Warning Seen: Pod kubia-1." in err.value.msg
+    assert err.value.details["changed"] is False
+
+
+def test_unhealthy_scale_down_refused_in_check_mode_too():
+    fake = FakeCluster(replicas=3, unhealthy={"kubia-0"})
+    with pytest.raises(K8sError, match="Nothing was changed"):
+        run(fake, check_mode=True, replicas=2)
+
+
+def test_allow_unhealthy_scale_down_warns_and_scales():
+    fake = FakeCluster(replicas=3, unhealthy={"kubia-2"})
+    result, warnings = run(fake, replicas=2, allow_unhealthy_scale_down=True)
+    assert fake.patches == [2]
+    assert result["replicas_after"] == 2
+    assert warnings == ["Scaling StatefulSet pets/kubia down although these pods are not healthy (allow_unhealthy_scale_down=true): kubia-2."]
+
+
+def test_step_timeout_sets_back_to_last_healthy_count():
+    fake = FakeCluster(replicas=2, stuck={"kubia-3"})
+    with pytest.raises(K8sError) as err:
+        run(fake, replicas=5, step_timeout=20)
+    assert fake.patches == [3, 4, 3]
+    assert err.value.details["replicas_after"] == 3
+    assert [s["ordinal"] for s in err.value.details["steps"]] == [2]
+    msg = err.value.msg
+    assert msg.startswith("Scaling StatefulSet pets/kubia up stopped: pod pets/kubia-3 was not Running and Ready within 20 s.")
+    assert "It waits on scheduling (0/3 nodes are available: 3 node(s) didn't match Pod's node affinity.)." in msg
+    assert "Last events: Warning Seen: Pod kubia-3." in msg
+    assert "set back to 3 replicas, its last healthy count; no further steps were taken." in msg
+
+
+def test_overall_timeout_bounds_the_step():
+    fake = FakeCluster(replicas=0, stuck={"kubia-0"})
+    with pytest.raises(K8sError, match="within 30 s"):
+        run(fake, replicas=1, step_timeout=30, timeout=30)
+
+
+def test_min_ready_seconds_defaults_to_the_statefulset_and_is_held():
+    fake = FakeCluster(replicas=0)
+    original = fake.get_statefulset
+
+    def with_min_ready(namespace, name):
+        sts = original(namespace, name)
+        sts["spec"]["minReadySeconds"] = 5
+        return sts
+
+    fake.get_statefulset = with_min_ready
+    result, _warnings = run(fake, replicas=1)
+    assert result["min_ready_seconds"] == 5
+    assert result["steps"][0]["seconds"] >= 7.0  # 2 s to Ready, then held for 5 s by a watch that ran out
+
+
+def test_delete_retention_policy_warns_and_hides_deleted_claims():
+    fake = FakeCluster(replicas=3, pvcs={"data-kubia-0", "data-kubia-1", "data-kubia-2"}, policy={"whenScaled": "Delete"})
+    result, warnings = run(fake, replicas=1)
+    assert "whenScaled=Delete" in warnings[0]
+    assert result["retained_pvcs"] == []
+
+
+@pytest.mark.parametrize(
+    "fake, match",
+    [
+        (FakeCluster(namespace=False), "Namespace pets does not exist"),
+        (FakeCluster(kind=None), "StatefulSet pets/kubia does not exist"),
+        (FakeCluster(kind="Deployment"), "Deployment pets/kubia is not a StatefulSet"),
+    ],
+)
+def test_missing_objects_fail_with_nothing_changed(fake, match):
+    with pytest.raises(K8sError, match=match):
+        run(fake, replicas=3)
+    assert fake.patches == []
+
+
+class ExitJson(Exception):
+    pass
+
+
+class FailJson(Exception):
+    pass
+
+
+@pytest.fixture
+def module_exits(mocker):
+    def exit_json(self, **kwargs):
+        raise ExitJson(kwargs)
+
+    def fail_json(self, **kwargs):
+        raise FailJson(kwargs)
+
+    mocker.patch("ansible.module_utils.basic.AnsibleModule.exit_json", exit_json)
+    mocker.patch("ansible.module_utils.basic.AnsibleModule.fail_json", fail_json)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ({"replicas": -1}, "Cannot scale StatefulSet pets/kubia: replicas must be 0 or more, got -1. Nothing was changed."),
+        ({"replicas": 2, "timeout": 0}, "Cannot scale StatefulSet pets/kubia: timeout must be more than 0 seconds, got 0."),
+        ({"replicas": 2, "timeout": 60, "step_timeout": 90}, "step_timeout (90 s) must not be greater than timeout (60 s)"),
+    ],
+)
+def test_main_rejects_bad_input_before_connecting(mocker, module_exits, args, message):
+    connect = mocker.patch.object(statefulset_scale.Cluster, "from_params")
+    with patch_module_args(dict(name="kubia", namespace="pets", **args)), pytest.raises(FailJson) as err:
+        statefulset_scale.main()
+    assert message in err.value.args[0]["msg"]
+    connect.assert_not_called()
+
+
+def test_main_check_mode_sends_no_write(mocker, module_exits):
+    cluster = mocker.MagicMock(spec=statefulset_scale.Cluster)
+    cluster.namespace_exists.return_value = True
+    cluster.get_statefulset.return_value = {"metadata": {"name": "kubia"}, "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "kubia"}}}}
+    cluster.to_dict.side_effect = lambda obj: obj
+    mocker.patch.object(statefulset_scale.Cluster, "from_params", return_value=cluster)
+    with patch_module_args(dict(name="kubia", namespace="pets", replicas=5, _ansible_check_mode=True)), pytest.raises(ExitJson) as done:
+        statefulset_scale.main()
+    result = done.value.args[0]
+    assert result["changed"] is True
+    assert [s["ordinal"] for s in result["steps"]] == [2, 3, 4]
+    cluster.patch_statefulset_replicas.assert_not_called()
+    cluster.watch_named.assert_not_called()
+    json.dumps(result)  # the result must serialise
+
+
+def test_main_turns_errors_into_fail_json_with_partial_result(mocker, module_exits):
+    fake = FakeCluster(replicas=3, unhealthy={"kubia-2"})
+    mocker.patch.object(statefulset_scale.Cluster, "from_params", return_value=fake)
+    with patch_module_args(dict(name="kubia", namespace="pets", replicas=1)), pytest.raises(FailJson) as err:
+        statefulset_scale.main()
+    assert err.value.args[0]["msg"].startswith("Refusing to scale StatefulSet pets/kubia down from 3 to 1")
+    assert err.value.args[0]["replicas_after"] == 3
