@@ -1,0 +1,258 @@
+# Copyright (c) stateful.pets contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Pure fencing logic: which nodes may be fenced, which pods go, and when a pet is back.
+
+Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+Do not use this from other collections or standalone plugins/modules!
+
+Everything here works on plain dicts in the API's camelCase form (as returned by
+Cluster.as_dict) and never calls the API, so unit tests exercise it directly.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+OUT_OF_SERVICE_KEY = "node.kubernetes.io/out-of-service"
+OUT_OF_SERVICE_TAINT = {"key": OUT_OF_SERVICE_KEY, "value": "nodeshutdown", "effect": "NoExecute"}
+FENCED_ANNOTATION = "stateful.pets/fenced-at"
+MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
+# The kubelet renews its Lease every 10 s; a shorter silence proves nothing.
+MIN_UNREACHABLE_FOR = 10
+
+
+def parse_time(value):
+    """A timezone-aware datetime from an API timestamp (datetime or ISO string), or None."""
+    if value is None or isinstance(value, datetime.datetime):
+        return value
+    text = str(value).replace("Z", "+00:00")
+    return datetime.datetime.fromisoformat(text)
+
+
+def _seconds_since(stamp, now):
+    stamp = parse_time(stamp)
+    return None if stamp is None else max(0.0, (now - stamp).total_seconds())
+
+
+def node_name(node):
+    return node["metadata"]["name"]
+
+
+def ready_condition(node):
+    """(status, lastTransitionTime) of the Ready condition; status is 'Missing' when there is none."""
+    for cond in (node.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == "Ready":
+            return cond.get("status") or "Unknown", cond.get("lastTransitionTime")
+    return "Missing", None
+
+
+def is_unreachable(node):
+    """The node controller lost contact: Ready is Unknown (or was never reported)."""
+    return ready_condition(node)[0] in ("Unknown", "Missing")
+
+
+def _guard(name, passed, detail):
+    return {"guard": name, "passed": bool(passed), "detail": detail}
+
+
+def assess_node(node, lease, now, unreachable_for):
+    """Evaluate the per-node guards; return a dict with `guards`, `eligible` and a `refusal` sentence."""
+    name = node_name(node)
+    status, since = ready_condition(node)
+    unknown_for = _seconds_since(since, now)
+    renewed = (lease or {}).get("spec", {}).get("renewTime") if lease else None
+    lease_age = _seconds_since(renewed, now)
+
+    guards = []
+    if status == "True":
+        guards.append(_guard("not_ready", False, f"Node {name} is Ready: its kubelet talks to the API server, so it is not fenced."))
+    elif status == "False":
+        guards.append(
+            _guard(
+                "not_ready",
+                False,
+                f"Node {name} reports Ready=False: its kubelet still reaches the API server, so fencing it is wrong; repair or drain the node instead.",
+            )
+        )
+    else:
+        guards.append(_guard("not_ready", True, f"Node {name} has Ready={status}: the control plane lost contact with it."))
+        if unknown_for is None or status == "Missing":
+            guards.append(_guard("unreachable_for", True, f"Node {name} never reported its Ready condition."))
+        elif unknown_for >= unreachable_for:
+            guards.append(_guard("unreachable_for", True, f"Node {name} has been unreachable for {unknown_for:.0f} s (threshold {unreachable_for} s)."))
+        else:
+            guards.append(
+                _guard(
+                    "unreachable_for",
+                    False,
+                    f"Node {name} has been unreachable for only {unknown_for:.0f} s, less than {unreachable_for} s; wait and run again.",
+                )
+            )
+    if lease_age is None:
+        guards.append(_guard("lease_stale", True, f"Node {name} has no heartbeat Lease in kube-node-lease."))
+    elif lease_age >= unreachable_for:
+        guards.append(_guard("lease_stale", True, f"The Lease of node {name} was last renewed {lease_age:.0f} s ago."))
+    else:
+        guards.append(
+            _guard(
+                "lease_stale",
+                False,
+                f"The Lease of node {name} was renewed {lease_age:.0f} s ago (less than {unreachable_for} s): the node may be alive, so it is not fenced.",
+            )
+        )
+    failed = [g["detail"] for g in guards if not g["passed"]]
+    return {
+        "name": name,
+        "ready": status,
+        "unreachable_seconds": None if status in ("True", "False") else unknown_for,
+        "lease_age_seconds": lease_age,
+        "guards": guards,
+        "eligible": not failed,
+        "refusal": " ".join(failed) if failed else None,
+    }
+
+
+def fraction_guard(nodes, max_fraction):
+    """Refuse when more than `max_fraction` of all nodes are unreachable: that smells of a partition."""
+    unreachable = sorted(node_name(n) for n in nodes if is_unreachable(n))
+    total = len(nodes)
+    fraction = len(unreachable) / total if total else 0.0
+    if fraction > max_fraction:
+        detail = (
+            f"{len(unreachable)} of {total} nodes are unreachable ({', '.join(unreachable)}), more than the allowed fraction {max_fraction}: "
+            "this looks like a control-plane or network partition, not a dead node, so nothing is fenced. Check the network first."
+        )
+        return _guard("max_unreachable_fraction", False, detail)
+    return _guard("max_unreachable_fraction", True, f"{len(unreachable)} of {total} nodes are unreachable (allowed fraction {max_fraction}).")
+
+
+def order_candidates(assessments):
+    """Eligible nodes, longest-silent first, so the most certainly dead node is fenced first."""
+    eligible = [a for a in assessments if a["eligible"]]
+    return sorted(eligible, key=lambda a: (-(a["unreachable_seconds"] or 0.0), a["name"]))
+
+
+def _owner(pod):
+    for owner in pod["metadata"].get("ownerReferences") or []:
+        if owner.get("controller"):
+            return owner
+    return None
+
+
+def pod_entry(pod):
+    owner = _owner(pod)
+    meta = pod["metadata"]
+    return {
+        "namespace": meta["namespace"],
+        "name": meta["name"],
+        "uid": meta["uid"],
+        "owner": f"{owner['kind']}/{owner['name']}" if owner else None,
+        "claims": sorted(v["persistentVolumeClaim"]["claimName"] for v in (pod.get("spec") or {}).get("volumes") or [] if v.get("persistentVolumeClaim")),
+    }
+
+
+def is_pet(pod):
+    owner = _owner(pod)
+    return bool(owner) and owner.get("kind") == "StatefulSet"
+
+
+def select_pods(pods, node, delete_other_pods):
+    """Split the pods bound to `node` into (to_delete, skipped); each entry is pinned by UID."""
+    delete, skipped = [], []
+    for pod in sorted(pods, key=lambda p: (p["metadata"]["namespace"], p["metadata"]["name"])):
+        if (pod.get("spec") or {}).get("nodeName") != node:
+            continue
+        entry = pod_entry(pod)
+        if MIRROR_ANNOTATION in (pod["metadata"].get("annotations") or {}):
+            entry["reason"] = "a static (mirror) pod belongs to the node itself"
+            skipped.append(entry)
+        elif is_pet(pod) or delete_other_pods:
+            delete.append(entry)
+        else:
+            entry["reason"] = "not owned by a StatefulSet (set delete_other_pods to delete it)"
+            skipped.append(entry)
+    return delete, skipped
+
+
+def has_out_of_service_taint(node):
+    return any(t.get("key") == OUT_OF_SERVICE_KEY for t in (node.get("spec") or {}).get("taints") or [])
+
+
+def node_state(node):
+    """The fields we manage, for diff and idempotence."""
+    return {
+        "unschedulable": bool((node.get("spec") or {}).get("unschedulable")),
+        "out_of_service_taint": has_out_of_service_taint(node),
+    }
+
+
+def taints_with_out_of_service(node):
+    taints = [t for t in (node.get("spec") or {}).get("taints") or [] if t.get("key") != OUT_OF_SERVICE_KEY]
+    return taints + [dict(OUT_OF_SERVICE_TAINT)]
+
+
+def taints_without_out_of_service(node):
+    return [t for t in (node.get("spec") or {}).get("taints") or [] if t.get("key") != OUT_OF_SERVICE_KEY]
+
+
+def is_fenced_by_us(node):
+    return FENCED_ANNOTATION in ((node.get("metadata") or {}).get("annotations") or {}) or has_out_of_service_taint(node)
+
+
+def _pod_ready(pod):
+    for cond in (pod.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == "Ready":
+            return cond.get("status") == "True"
+    return False
+
+
+def pet_recovered(old, pod, fenced_nodes):
+    """(done, detail): is `pod` the replacement of `old` (same name, new UID, healthy node, Ready, same claims)?"""
+    label = f"{old['namespace']}/{old['name']}"
+    if pod is None:
+        return False, f"Pod {label} has not been recreated yet."
+    if pod["metadata"]["uid"] == old["uid"]:
+        return False, f"Pod {label} is still the old instance {old['uid']}."
+    if pod["metadata"].get("deletionTimestamp"):
+        return False, f"Pod {label} is terminating."
+    node = (pod.get("spec") or {}).get("nodeName")
+    if not node:
+        return False, f"Pod {label} is not scheduled yet."
+    if node in fenced_nodes:
+        return False, f"Pod {label} was placed on fenced node {node}."
+    if not _pod_ready(pod):
+        return False, f"Pod {label} runs on {node} but is not Ready yet."
+    claims = pod_entry(pod)["claims"]
+    if claims != old["claims"]:
+        return False, f"Pod {label} came back with claims {claims}, not {old['claims']}."
+    return True, f"Pod {label} is Ready on {node} with claims {claims}."
+
+
+def budget_guard(name, max_nodes):
+    return _guard("max_nodes", False, f"Node {name} is left for a later run: at most {max_nodes} node(s) are fenced per run (max_nodes).")
+
+
+def unfence_guard(name, status):
+    if status == "True":
+        return _guard("ready", True, f"Node {name} is Ready again.")
+    return _guard(
+        "ready", False, f"Node {name} is not Ready yet (Ready={status}); bring it back first (power it on, or docker start it) and run again, or set wait."
+    )
+
+
+def invalid_params(params):
+    """Sentences describing option values the module cannot work with."""
+    problems = []
+    if params["unreachable_for"] < MIN_UNREACHABLE_FOR:
+        problems.append(
+            f"unreachable_for must be at least {MIN_UNREACHABLE_FOR} seconds (the kubelet renews its Lease every 10 s), not {params['unreachable_for']}."
+        )
+    if not 0 < params["max_unreachable_fraction"] <= 1:
+        problems.append(f"max_unreachable_fraction must be greater than 0 and at most 1, not {params['max_unreachable_fraction']}.")
+    if params["max_nodes"] < 1:
+        problems.append(f"max_nodes must be at least 1, not {params['max_nodes']}.")
+    if params["wait_timeout"] < 1:
+        problems.append(f"wait_timeout must be at least 1 second, not {params['wait_timeout']}.")
+    return problems

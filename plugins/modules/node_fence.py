@@ -1,0 +1,473 @@
+#!/usr/bin/python
+# Copyright (c) stateful.pets contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: node_fence
+short_description: Fence unreachable Kubernetes nodes so that their StatefulSet pods come back elsewhere
+version_added: 0.1.0
+description:
+  - Fences either the node named in O(name) or every node whose Ready condition has been V(Unknown) for at least
+    O(unreachable_for) seconds and whose heartbeat Lease is stale.
+  - "For each node, in order: evaluate the guards, cordon, and, once the node is confirmed down (O(fenced_confirmed=true)),
+    add the out-of-service taint, force-delete the node's StatefulSet pods (grace period 0, pinned by UID) and optionally
+    wait until each pet is Ready again on a healthy node with the same claims."
+  - Without confirmation the module stops after cordoning and reports what it would do.
+  - Guards are never bypassed. A Ready node, a node reporting Ready=False, or a node whose Lease was renewed less than
+    O(unreachable_for) seconds ago is refused, even when named explicitly. When more than O(max_unreachable_fraction) of all nodes
+    are unreachable, nothing is fenced. At most O(max_nodes) nodes are fenced per run.
+  - With O(state=absent) the module unfences a node once it is Ready again, removing the out-of-service taint and uncordoning it.
+author:
+  - stateful.pets contributors
+requirements:
+  - kubernetes (Python library)
+extends_documentation_fragment:
+  - kubernetes.core.k8s_auth_options
+  - stateful.pets._attributes
+  - stateful.pets._attributes.actiongroup_pets
+attributes:
+  check_mode:
+    support: full
+    details: Reports the guards, the nodes that would be cordoned and tainted and the pods that would be deleted, with no write.
+  diff_mode:
+    support: full
+    details: Shows per node whether it is unschedulable and tainted, and the pods bound to it, before and after.
+  idempotent:
+    support: full
+    details: A node that is already cordoned, tainted and free of StatefulSet pods is left alone.
+options:
+  name:
+    description:
+      - The node to fence or unfence.
+      - When omitted, O(state=present) works on every unreachable node and O(state=absent) on every node this module fenced.
+    type: str
+  state:
+    description:
+      - V(present) fences, V(absent) unfences.
+    type: str
+    choices: [present, absent]
+    default: present
+  unreachable_for:
+    description:
+      - How long, in seconds, the node's Ready condition must have been V(Unknown) and its Lease unrenewed before it may be fenced.
+      - At least V(10), the kubelet's Lease renewal interval.
+    type: int
+    default: 40
+  max_unreachable_fraction:
+    description:
+      - Refuse to fence anything when more than this fraction of all nodes is unreachable.
+    type: float
+    default: 0.5
+  max_nodes:
+    description:
+      - Fence at most this many nodes per run. Nodes that are already fully fenced do not count.
+    type: int
+    default: 1
+  fenced_confirmed:
+    description:
+      - Confirmation that the node is really down, for example because a power-off succeeded.
+      - Without it the module only cordons and reports what it would do next.
+    type: bool
+    default: false
+  out_of_service_taint:
+    description:
+      - Add the taint C(node.kubernetes.io/out-of-service=nodeshutdown:NoExecute) to a confirmed node, so that Kubernetes
+        detaches its volumes and evicts what is left.
+    type: bool
+    default: true
+  delete_other_pods:
+    description:
+      - Also force-delete pods that are not owned by a StatefulSet. Static (mirror) pods are never deleted.
+    type: bool
+    default: false
+  wait:
+    description:
+      - With O(state=present), wait until each deleted pet is recreated with the same name on a healthy node, Ready and bound to the same claims.
+      - With O(state=absent), wait until the node is Ready again before unfencing it.
+    type: bool
+    default: false
+  wait_timeout:
+    description:
+      - How many seconds O(wait) waits at most.
+    type: int
+    default: 300
+notes:
+  - A fence action (BMC power-off, C(docker stop) of a kind node, ...) belongs in the playbook; pass O(fenced_confirmed=true)
+    only after it succeeded. The role C(stateful.pets.fencing) does exactly that.
+seealso:
+  - name: Non-graceful node shutdown
+    description: The Kubernetes feature behind the out-of-service taint.
+    link: https://kubernetes.io/docs/concepts/cluster-administration/node-shutdown/#non-graceful-node-shutdown
+"""
+
+EXAMPLES = r"""
+- name: Cordon the unreachable node and report what would be fenced
+  stateful.pets.node_fence:
+    unreachable_for: 40
+
+- name: Fence pets-worker2 after its power-off succeeded and wait for the pets
+  stateful.pets.node_fence:
+    name: pets-worker2
+    fenced_confirmed: true
+    wait: true
+    wait_timeout: 180
+
+- name: Unfence the node once it is back
+  stateful.pets.node_fence:
+    name: pets-worker2
+    state: absent
+    wait: true
+"""
+
+RETURN = r"""
+nodes:
+  description: One entry per node that was considered (healthy nodes are left out unless named).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - name: pets-worker2
+      ready: Unknown
+      unreachable_seconds: 52.0
+      lease_age_seconds: 71.3
+      selected: true
+      guards:
+        - guard: not_ready
+          passed: true
+          detail: "Node pets-worker2 has Ready=Unknown: the control plane lost contact with it."
+      actions: [cordon, taint out-of-service, force-delete pets/kubia-1]
+      pods_deleted:
+        - namespace: pets
+          name: kubia-1
+          uid: 0b1c2d3e-0000-4000-8000-000000000000
+          owner: StatefulSet/kubia
+          claims: [data-kubia-1]
+      pods_skipped: []
+      recovery:
+        - namespace: pets
+          name: kubia-1
+          node: pets-worker
+          seconds: 8.4
+          ready: true
+          claims: [data-kubia-1]
+  contains:
+    name:
+      description: The node name.
+      type: str
+    ready:
+      description: The status of the node's Ready condition (V(True), V(False), V(Unknown) or V(Missing)).
+      type: str
+    unreachable_seconds:
+      description: Seconds since the Ready condition turned Unknown, or null when the node is reachable.
+      type: float
+    lease_age_seconds:
+      description: Seconds since the node's Lease was last renewed, or null when it has none.
+      type: float
+    selected:
+      description: Whether the node passed the guards and was worked on in this run.
+      type: bool
+    guards:
+      description: Each guard with its outcome and a sentence explaining it.
+      type: list
+      elements: dict
+    actions:
+      description: What was done (or, in check mode or without confirmation, what would be done).
+      type: list
+      elements: str
+    pending:
+      description: What would be done once the node is confirmed down.
+      type: list
+      elements: str
+    pods_deleted:
+      description: Pods force-deleted, each pinned by its UID; in check mode the pods that would be deleted.
+      type: list
+      elements: dict
+    pods_skipped:
+      description: Pods left on the node, with the reason.
+      type: list
+      elements: dict
+    recovery:
+      description: With O(wait), per deleted pet the node it came back on and the seconds it took.
+      type: list
+      elements: dict
+confirmed:
+  description: Whether the run had O(fenced_confirmed=true).
+  returned: always
+  type: bool
+  sample: true
+"""
+
+import datetime
+import time
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.stateful.pets.plugins.module_utils import _fencing as fencing
+from ansible_collections.stateful.pets.plugins.module_utils._k8s import AUTH_ARG_SPEC, Cluster, K8sError, monotonic
+
+POLL_SECONDS = 2
+
+
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc)  # noqa: UP017 - datetime.UTC needs Python 3.11 on the managed host
+
+
+class NodeFencer:
+    """Runs one fence or unfence pass; every write is skipped in check mode."""
+
+    def __init__(self, module, cluster):
+        self.module = module
+        self.cluster = cluster
+        self.params = module.params
+        self.check_mode = module.check_mode
+        self.changed = False
+        self.results = []
+        self.before = {}
+        self.after = {}
+
+    # Reading
+    def _nodes(self):
+        return [self.cluster.to_dict(n) for n in self.cluster.list_nodes()]
+
+    def _named(self, nodes):
+        name = self.params["name"]
+        for node in nodes:
+            if fencing.node_name(node) == name:
+                return node
+        known = ", ".join(sorted(fencing.node_name(n) for n in nodes))
+        raise K8sError(f"Node {name} does not exist in the cluster (its nodes are: {known}). Check the name.")
+
+    def _pods_on(self, node):
+        pods = self.cluster.list_pods(field_selector=f"spec.nodeName={node}")
+        return [self.cluster.to_dict(p) for p in pods]
+
+    def _lease(self, name):
+        lease = self.cluster.get_node_lease(name)
+        return None if lease is None else self.cluster.to_dict(lease)
+
+    def _record(self, node, pods):
+        self.before[fencing.node_name(node)] = dict(fencing.node_state(node), pods=sorted(f"{p['namespace']}/{p['name']}" for p in pods))
+
+    # Fencing
+    def fence(self):
+        nodes = self._nodes()
+        named = self._named(nodes) if self.params["name"] else None
+        fraction = fencing.fraction_guard(nodes, self.params["max_unreachable_fraction"])
+        considered = [named] if named else [n for n in nodes if fencing.ready_condition(n)[0] != "True"]
+        now = _now()
+        assessments = []
+        for node in considered:
+            assessment = fencing.assess_node(node, self._lease(fencing.node_name(node)), now, self.params["unreachable_for"])
+            assessment["guards"].append(fraction)
+            assessment.update(selected=False, actions=[], pending=[], pods_deleted=[], pods_skipped=[], recovery=[])
+            assessments.append(assessment)
+            self.results.append(assessment)
+        if not fraction["passed"]:
+            raise K8sError(fraction["detail"])
+        if named and not assessments[0]["eligible"]:
+            raise K8sError(f"Refusing to fence node {fencing.node_name(named)}: {assessments[0]['refusal']}")
+
+        by_name = {fencing.node_name(n): n for n in nodes}
+        budget = self.params["max_nodes"]
+        fenced_nodes = set()
+        for assessment in fencing.order_candidates(assessments):
+            node = by_name[assessment["name"]]
+            delete, skipped = fencing.select_pods(self._pods_on(assessment["name"]), assessment["name"], self.params["delete_other_pods"])
+            assessment["pods_skipped"] = skipped
+            if self._fence_needed(node, delete):
+                if budget <= 0:
+                    assessment["guards"].append(fencing.budget_guard(assessment["name"], self.params["max_nodes"]))
+                    continue
+                budget -= 1
+            assessment["selected"] = True
+            fenced_nodes.add(assessment["name"])
+            self._record(node, delete)
+            self._fence_one(node, delete, assessment)
+        if self.params["wait"] and self.params["fenced_confirmed"] and not self.check_mode:
+            for assessment in assessments:
+                self._wait_pets(assessment, fenced_nodes)
+
+    def _fence_needed(self, node, delete):
+        state = fencing.node_state(node)
+        if not state["unschedulable"]:
+            return True
+        if not self.params["fenced_confirmed"]:
+            return False
+        return bool(delete) or (self.params["out_of_service_taint"] and not state["out_of_service_taint"])
+
+    def _fence_one(self, node, delete, assessment):
+        name = fencing.node_name(node)
+        state = fencing.node_state(node)
+        after = dict(state, pods=self.before[name]["pods"])
+        actions = assessment["actions"] if self.params["fenced_confirmed"] else assessment["pending"]
+        if not state["unschedulable"]:
+            assessment["actions"].append("cordon")
+            after["unschedulable"] = True
+            self._write(
+                self.cluster.patch_node, name, {"spec": {"unschedulable": True}, "metadata": {"annotations": {fencing.FENCED_ANNOTATION: _now().isoformat()}}}
+            )
+        if self.params["out_of_service_taint"] and not state["out_of_service_taint"]:
+            actions.append("taint out-of-service")
+            if self.params["fenced_confirmed"]:
+                after["out_of_service_taint"] = True
+                self._write(self._taint, name)
+        for pod in delete:
+            actions.append(f"force-delete {pod['namespace']}/{pod['name']}")
+        if self.params["fenced_confirmed"]:
+            assessment["pods_deleted"] = [self._force_delete(pod) for pod in delete] if delete else []
+            after["pods"] = []
+            if delete:
+                self.changed = True
+        else:
+            assessment["pods_deleted"] = []
+            assessment["pods_skipped"] = delete + assessment["pods_skipped"]
+            for pod in delete:
+                pod["reason"] = "the node is not confirmed down (set fenced_confirmed after a fence action)"
+        self.after[name] = after
+
+    def _write(self, func, *args):
+        self.changed = True
+        if not self.check_mode:
+            func(*args)
+
+    def _taint(self, name):
+        # Read-modify-write with the resourceVersion, so that taints added meanwhile are never lost.
+        node = self.cluster.to_dict(self.cluster.get_node(name))
+        body = {"metadata": {"resourceVersion": node["metadata"]["resourceVersion"]}, "spec": {"taints": fencing.taints_with_out_of_service(node)}}
+        self.cluster.patch_node(name, body)
+
+    def _force_delete(self, pod):
+        entry = dict(pod, deleted_at=None)
+        if self.check_mode:
+            return entry
+        try:
+            self.cluster.force_delete_pod(pod["namespace"], pod["name"], pod["uid"])
+            entry["result"] = "deleted"
+        except K8sError as exc:
+            # 404: already gone; 409: the UID precondition failed, so this instance is gone and a new one exists.
+            if exc.status not in (404, 409):
+                raise
+            entry["result"] = "already gone"
+        entry["deleted_at"] = monotonic()
+        return entry
+
+    def _wait_pets(self, assessment, fenced_nodes):
+        deadline = monotonic() + self.params["wait_timeout"]
+        for old in assessment["pods_deleted"]:
+            if not old.get("owner", "").startswith("StatefulSet/"):
+                continue
+            label = f"{old['namespace']}/{old['name']}"
+            while True:
+                pod = self.cluster.find_pod(old["namespace"], old["name"])
+                pod = None if pod is None else self.cluster.to_dict(pod)
+                done, detail = fencing.pet_recovered(old, pod, fenced_nodes)
+                if done:
+                    assessment["recovery"].append(
+                        {
+                            "namespace": old["namespace"],
+                            "name": old["name"],
+                            "node": pod["spec"]["nodeName"],
+                            "seconds": round(monotonic() - old["deleted_at"], 1),
+                            "ready": True,
+                            "claims": old["claims"],
+                        }
+                    )
+                    break
+                if monotonic() >= deadline:
+                    raise K8sError(f"Pod {label} did not come back within {self.params['wait_timeout']} s: {detail} Check its events and the StatefulSet.")
+                time.sleep(POLL_SECONDS)
+        for old in assessment["pods_deleted"]:
+            old.pop("deleted_at", None)
+
+    # Unfencing
+    def unfence(self):
+        nodes = self._nodes()
+        targets = [self._named(nodes)] if self.params["name"] else [n for n in nodes if fencing.is_fenced_by_us(n)]
+        for node in targets:
+            name = fencing.node_name(node)
+            entry = {"name": name, "selected": True, "guards": [], "actions": [], "pending": [], "pods_deleted": [], "pods_skipped": [], "recovery": []}
+            self.results.append(entry)
+            node = self._await_ready(node)
+            status = fencing.ready_condition(node)[0]
+            entry["ready"] = status
+            ready = status == "True"
+            entry["guards"].append(fencing.unfence_guard(name, status))
+            if not ready:
+                if self.params["name"] and not self.check_mode:
+                    raise K8sError(entry["guards"][-1]["detail"])
+                entry["selected"] = False
+                continue
+            state = fencing.node_state(node)
+            self.before[name] = state
+            self.after[name] = {"unschedulable": False, "out_of_service_taint": False}
+            annotated = fencing.FENCED_ANNOTATION in (node["metadata"].get("annotations") or {})
+            if state["out_of_service_taint"]:
+                entry["actions"].append("remove out-of-service taint")
+            if state["unschedulable"]:
+                entry["actions"].append("uncordon")
+            if entry["actions"] or annotated:
+                body = {
+                    "metadata": {"resourceVersion": node["metadata"]["resourceVersion"], "annotations": {fencing.FENCED_ANNOTATION: None}},
+                    "spec": {"unschedulable": False, "taints": fencing.taints_without_out_of_service(node)},
+                }
+                self._write(self.cluster.patch_node, name, body)
+
+    def _await_ready(self, node):
+        if not self.params["wait"] or self.check_mode:
+            return node
+        name = fencing.node_name(node)
+        deadline = monotonic() + self.params["wait_timeout"]
+        while fencing.ready_condition(node)[0] != "True" and monotonic() < deadline:
+            time.sleep(POLL_SECONDS)
+            node = self.cluster.to_dict(self.cluster.get_node(name))
+        return node
+
+    def result(self):
+        result = {"changed": self.changed, "nodes": self.results, "confirmed": self.params["fenced_confirmed"]}
+        if self.module._diff:
+            result["diff"] = {"before": self.before, "after": self.after}
+        return result
+
+
+def argument_spec():
+    spec = dict(AUTH_ARG_SPEC)
+    spec.update(
+        name=dict(type="str"),
+        state=dict(type="str", default="present", choices=["present", "absent"]),
+        unreachable_for=dict(type="int", default=40),
+        max_unreachable_fraction=dict(type="float", default=0.5),
+        max_nodes=dict(type="int", default=1),
+        fenced_confirmed=dict(type="bool", default=False),
+        out_of_service_taint=dict(type="bool", default=True),
+        delete_other_pods=dict(type="bool", default=False),
+        wait=dict(type="bool", default=False),
+        wait_timeout=dict(type="int", default=300),
+    )
+    return spec
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    fencer = None
+    problems = fencing.invalid_params(module.params)
+    if problems:
+        module.fail_json(msg=" ".join(problems))
+    try:
+        fencer = NodeFencer(module, Cluster.from_params(module.params))
+        if module.params["state"] == "present":
+            fencer.fence()
+        else:
+            fencer.unfence()
+    except K8sError as exc:
+        partial = fencer.result() if fencer else {}
+        partial.pop("changed", None)
+        module.fail_json(msg=exc.msg, changed=bool(fencer and fencer.changed), exception=traceback.format_exc(), **partial)
+    module.exit_json(**fencer.result())
+
+
+if __name__ == "__main__":
+    main()

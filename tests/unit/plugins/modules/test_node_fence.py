@@ -1,0 +1,311 @@
+# Copyright (c) stateful.pets contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+import datetime
+from unittest import mock
+
+import pytest
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.stateful.pets.plugins.module_utils import _fencing as fencing
+from ansible_collections.stateful.pets.plugins.module_utils._k8s import K8sError
+from ansible_collections.stateful.pets.plugins.modules import node_fence
+
+NOW = datetime.datetime(2026, 11, 27, 12, 0, 0, tzinfo=datetime.timezone.utc)  # noqa: UP017 - matches the module's style
+WRITES = ("patch_node", "force_delete_pod")
+
+
+class ExitJson(Exception):
+    pass
+
+
+class FailJson(Exception):
+    pass
+
+
+def ago(seconds):
+    return (NOW - datetime.timedelta(seconds=seconds)).isoformat()
+
+
+def node(name, ready="True", since=300, unschedulable=False, taints=None, annotations=None):
+    return {
+        "metadata": {"name": name, "annotations": annotations or {}, "resourceVersion": "7"},
+        "spec": {"unschedulable": unschedulable, "taints": taints or []},
+        "status": {"conditions": [{"type": "Ready", "status": ready, "lastTransitionTime": ago(since)}]},
+    }
+
+
+def pet(name, node_name, uid, ready=True):
+    return {
+        "metadata": {"name": name, "namespace": "pets", "uid": uid, "ownerReferences": [{"kind": "StatefulSet", "name": "kubia", "controller": True}]},
+        "spec": {"nodeName": node_name, "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": f"data-{name}"}}]},
+        "status": {"conditions": [{"type": "Ready", "status": "True" if ready else "False"}]},
+    }
+
+
+def daemon_pod(node_name):
+    pod = pet("kindnet-abc", node_name, "uid-d")
+    pod["metadata"].update(namespace="kube-system", ownerReferences=[{"kind": "DaemonSet", "name": "kindnet", "controller": True}])
+    return pod
+
+
+def make_cluster(nodes, pods=(), leases=None):
+    """A mocked Cluster whose objects are already dicts (to_dict is the identity)."""
+    cluster = mock.MagicMock()
+    cluster.to_dict.side_effect = lambda obj: obj
+    cluster.list_nodes.return_value = nodes
+    cluster.get_node.side_effect = lambda name: next(n for n in nodes if n["metadata"]["name"] == name)
+    cluster.get_node_lease.side_effect = lambda name: {"spec": {"renewTime": ago((leases or {}).get(name, 120))}}
+    cluster.list_pods.side_effect = lambda field_selector=None, **kw: [p for p in pods if f"spec.nodeName={p['spec']['nodeName']}" == field_selector]
+    return cluster
+
+
+def cluster_3(worker2_ready="Unknown", **kw):
+    nodes = [node("cp"), node("w1"), node("w2", worker2_ready, since=60, **kw)]
+    return nodes
+
+
+def _raise(exc_type):
+    def raiser(**result):
+        raise exc_type(result)
+
+    return raiser
+
+
+def run(cluster, **args):
+    with (
+        patch_module_args(args),
+        mock.patch.object(node_fence.Cluster, "from_params", return_value=cluster),
+        mock.patch.object(node_fence, "_now", return_value=NOW),
+        mock.patch.object(node_fence.time, "sleep") as sleep,
+        mock.patch.object(node_fence.AnsibleModule, "exit_json", side_effect=_raise(ExitJson)),
+        mock.patch.object(node_fence.AnsibleModule, "fail_json", side_effect=_raise(FailJson)),
+        pytest.raises((ExitJson, FailJson)) as info,
+    ):
+        node_fence.main()
+    run.sleep = sleep
+    return info.type, info.value.args[0]
+
+
+def assert_no_write(cluster):
+    for name in WRITES:
+        assert getattr(cluster, name).call_count == 0, name
+
+
+def test_check_mode_reports_everything_and_writes_nothing():
+    cluster = make_cluster(cluster_3(), [pet("kubia-1", "w2", "u1"), daemon_pod("w2"), pet("kubia-0", "w1", "u0")])
+    kind, result = run(cluster, fenced_confirmed=True, _ansible_check_mode=True, _ansible_diff=True)
+    assert kind is ExitJson
+    assert result["changed"] is True
+    assert_no_write(cluster)
+    (entry,) = result["nodes"]
+    assert entry["name"] == "w2" and entry["selected"] is True
+    assert entry["actions"] == ["cordon", "taint out-of-service", "force-delete pets/kubia-1"]
+    assert [(p["name"], p["uid"]) for p in entry["pods_deleted"]] == [("kubia-1", "u1")]
+    assert [p["name"] for p in entry["pods_skipped"]] == ["kindnet-abc"]
+    assert result["diff"]["before"]["w2"] == {"unschedulable": False, "out_of_service_taint": False, "pods": ["pets/kubia-1"]}
+    assert result["diff"]["after"]["w2"] == {"unschedulable": True, "out_of_service_taint": True, "pods": []}
+
+
+def test_check_mode_without_confirmation_writes_nothing():
+    cluster = make_cluster(cluster_3(), [pet("kubia-1", "w2", "u1")])
+    kind, result = run(cluster, _ansible_check_mode=True)
+    assert kind is ExitJson and result["changed"] is True
+    assert_no_write(cluster)
+    assert result["nodes"][0]["pending"] == ["taint out-of-service", "force-delete pets/kubia-1"]
+
+
+def test_without_confirmation_only_cordons_and_reports_the_rest():
+    cluster = make_cluster(cluster_3(), [pet("kubia-1", "w2", "u1")])
+    kind, result = run(cluster)
+    assert kind is ExitJson and result["changed"] is True and result["confirmed"] is False
+    (call,) = cluster.patch_node.call_args_list
+    assert call.args[0] == "w2"
+    assert call.args[1]["spec"] == {"unschedulable": True}
+    assert fencing.FENCED_ANNOTATION in call.args[1]["metadata"]["annotations"]
+    cluster.force_delete_pod.assert_not_called()
+    entry = result["nodes"][0]
+    assert entry["actions"] == ["cordon"]
+    assert entry["pending"] == ["taint out-of-service", "force-delete pets/kubia-1"]
+    assert entry["pods_deleted"] == []
+    assert "not confirmed down" in entry["pods_skipped"][0]["reason"]
+
+
+def test_without_confirmation_second_run_is_a_no_op():
+    cluster = make_cluster(cluster_3(unschedulable=True), [pet("kubia-1", "w2", "u1")])
+    kind, result = run(cluster)
+    assert kind is ExitJson and result["changed"] is False
+    assert_no_write(cluster)
+
+
+def test_confirmed_fence_taints_and_force_deletes_pinned_by_uid():
+    cluster = make_cluster(cluster_3(taints=[{"key": "node.kubernetes.io/unreachable", "effect": "NoExecute"}]), [pet("kubia-1", "w2", "u1"), daemon_pod("w2")])
+    kind, result = run(cluster, fenced_confirmed=True)
+    assert kind is ExitJson and result["changed"] is True
+    cordon, taint = cluster.patch_node.call_args_list
+    assert cordon.args[1]["spec"] == {"unschedulable": True}
+    assert taint.args[1] == {
+        "metadata": {"resourceVersion": "7"},
+        "spec": {"taints": [{"key": "node.kubernetes.io/unreachable", "effect": "NoExecute"}, fencing.OUT_OF_SERVICE_TAINT]},
+    }
+    cluster.force_delete_pod.assert_called_once_with("pets", "kubia-1", "u1")
+    assert result["nodes"][0]["pods_deleted"][0]["result"] == "deleted"
+
+
+def test_taint_can_be_switched_off():
+    cluster = make_cluster(cluster_3(unschedulable=True), [pet("kubia-1", "w2", "u1")])
+    kind, result = run(cluster, fenced_confirmed=True, out_of_service_taint=False)
+    assert kind is ExitJson
+    cluster.patch_node.assert_not_called()
+    cluster.force_delete_pod.assert_called_once_with("pets", "kubia-1", "u1")
+
+
+@pytest.mark.parametrize("status", [404, 409])
+def test_pod_already_gone_is_not_an_error(status):
+    cluster = make_cluster(cluster_3(unschedulable=True, taints=[dict(fencing.OUT_OF_SERVICE_TAINT)]), [pet("kubia-1", "w2", "u1")])
+    cluster.force_delete_pod.side_effect = K8sError("gone", status=status)
+    kind, result = run(cluster, fenced_confirmed=True)
+    assert kind is ExitJson
+    assert result["nodes"][0]["pods_deleted"][0]["result"] == "already gone"
+
+
+def test_second_run_after_fence_is_a_no_op():
+    cluster = make_cluster(cluster_3(unschedulable=True, taints=[dict(fencing.OUT_OF_SERVICE_TAINT)]), [daemon_pod("w2")])
+    kind, result = run(cluster, fenced_confirmed=True, wait=True)
+    assert kind is ExitJson and result["changed"] is False
+    assert_no_write(cluster)
+
+
+def test_named_ready_node_is_refused_with_a_clear_message():
+    cluster = make_cluster(cluster_3(), [pet("kubia-0", "w1", "u0")], leases={"w1": 2})
+    kind, result = run(cluster, name="w1", fenced_confirmed=True)
+    assert kind is FailJson
+    assert result["msg"].startswith("Refusing to fence node w1: Node w1 is Ready")
+    assert "renewed 2 s ago" in result["msg"]
+    assert_no_write(cluster)
+
+
+def test_named_node_with_fresh_lease_is_refused():
+    cluster = make_cluster(cluster_3(), [pet("kubia-1", "w2", "u1")], leases={"w2": 4})
+    kind, result = run(cluster, name="w2", fenced_confirmed=True)
+    assert kind is FailJson and "may be alive" in result["msg"]
+    assert_no_write(cluster)
+
+
+def test_unknown_node_name_is_a_clear_error():
+    kind, result = run(make_cluster(cluster_3()), name="nope")
+    assert kind is FailJson
+    assert result["msg"] == "Node nope does not exist in the cluster (its nodes are: cp, w1, w2). Check the name."
+
+
+def test_more_than_half_unreachable_is_refused():
+    nodes = [node("cp"), node("w1", "Unknown", since=60), node("w2", "Unknown", since=60)]
+    cluster = make_cluster(nodes, [pet("kubia-1", "w2", "u1")])
+    kind, result = run(cluster, fenced_confirmed=True)
+    assert kind is FailJson and "partition" in result["msg"] and "2 of 3" in result["msg"]
+    assert_no_write(cluster)
+
+
+def test_at_most_max_nodes_per_run_longest_silent_first():
+    nodes = [node("cp"), node("c2"), node("c3"), node("w1", "Unknown", since=60), node("w2", "Unknown", since=90)]
+    cluster = make_cluster(nodes, [pet("kubia-0", "w1", "u0"), pet("kubia-1", "w2", "u1")])
+    kind, result = run(cluster, fenced_confirmed=True)
+    assert kind is ExitJson
+    by_name = {n["name"]: n for n in result["nodes"]}
+    assert by_name["w2"]["selected"] is True and by_name["w1"]["selected"] is False
+    assert by_name["w1"]["guards"][-1]["guard"] == "max_nodes"
+    cluster.force_delete_pod.assert_called_once_with("pets", "kubia-1", "u1")
+
+
+def test_healthy_cluster_changes_nothing():
+    cluster = make_cluster([node("cp"), node("w1"), node("w2")])
+    kind, result = run(cluster, fenced_confirmed=True)
+    assert kind is ExitJson and result["changed"] is False and result["nodes"] == []
+    assert_no_write(cluster)
+
+
+def test_forbidden_write_fails_with_the_api_message_and_keeps_results():
+    cluster = make_cluster(cluster_3(), [pet("kubia-1", "w2", "u1")])
+    cluster.patch_node.side_effect = K8sError("Cannot patch Node w2: the API server refused it (403). Grant the verb 'patch' on 'Node'.", status=403)
+    kind, result = run(cluster)
+    assert kind is FailJson
+    assert "Grant the verb 'patch' on 'Node'" in result["msg"]
+    assert result["nodes"][0]["name"] == "w2"
+
+
+def test_wait_reports_recovery_on_a_healthy_node():
+    cluster = make_cluster(cluster_3(unschedulable=True), [pet("kubia-1", "w2", "u1")])
+    cluster.find_pod.side_effect = [None, pet("kubia-1", "w1", "u2", ready=False), pet("kubia-1", "w1", "u2")]
+    kind, result = run(cluster, fenced_confirmed=True, wait=True)
+    assert kind is ExitJson
+    (recovery,) = result["nodes"][0]["recovery"]
+    assert recovery["node"] == "w1" and recovery["claims"] == ["data-kubia-1"] and recovery["ready"] is True
+    assert run.sleep.call_count == 2
+
+
+def test_wait_times_out_with_the_last_reason():
+    cluster = make_cluster(cluster_3(unschedulable=True), [pet("kubia-1", "w2", "u1")])
+    cluster.find_pod.return_value = None
+    with mock.patch.object(node_fence, "monotonic", side_effect=[0.0, 0.0, 5.0, 11.0]):
+        kind, result = run(cluster, fenced_confirmed=True, wait=True, wait_timeout=10)
+    assert kind is FailJson
+    assert "did not come back within 10 s: Pod pets/kubia-1 has not been recreated yet." in result["msg"]
+
+
+def test_invalid_options_fail_before_any_call():
+    cluster = make_cluster(cluster_3())
+    kind, result = run(cluster, unreachable_for=3)
+    assert kind is FailJson and "unreachable_for must be at least 10" in result["msg"]
+    cluster.list_nodes.assert_not_called()
+
+
+def test_unfence_removes_taint_and_uncordons_a_ready_node():
+    other = {"key": "example.com/keep", "effect": "NoSchedule"}
+    nodes = [
+        node("cp"),
+        node("w1"),
+        node("w2", "True", unschedulable=True, taints=[other, dict(fencing.OUT_OF_SERVICE_TAINT)], annotations={fencing.FENCED_ANNOTATION: "t"}),
+    ]
+    cluster = make_cluster(nodes)
+    kind, result = run(cluster, state="absent", _ansible_diff=True)
+    assert kind is ExitJson and result["changed"] is True
+    (call,) = cluster.patch_node.call_args_list
+    assert call.args == (
+        "w2",
+        {"metadata": {"resourceVersion": "7", "annotations": {fencing.FENCED_ANNOTATION: None}}, "spec": {"unschedulable": False, "taints": [other]}},
+    )
+    assert result["nodes"][0]["actions"] == ["remove out-of-service taint", "uncordon"]
+    assert result["diff"]["before"]["w2"] == {"unschedulable": True, "out_of_service_taint": True}
+
+
+def test_unfence_check_mode_and_idempotence():
+    tainted = [node("cp"), node("w2", "True", unschedulable=True, taints=[dict(fencing.OUT_OF_SERVICE_TAINT)])]
+    cluster = make_cluster(tainted)
+    kind, result = run(cluster, state="absent", name="w2", _ansible_check_mode=True)
+    assert kind is ExitJson and result["changed"] is True
+    assert_no_write(cluster)
+    clean = make_cluster([node("cp"), node("w2", "True")])
+    kind, result = run(clean, state="absent", name="w2")
+    assert kind is ExitJson and result["changed"] is False
+    assert_no_write(clean)
+
+
+def test_unfence_named_node_that_is_still_down_fails():
+    cluster = make_cluster([node("cp"), node("w2", "Unknown", unschedulable=True)])
+    kind, result = run(cluster, state="absent", name="w2")
+    assert kind is FailJson and "not Ready yet (Ready=Unknown)" in result["msg"]
+    assert_no_write(cluster)
+
+
+def test_unfence_waits_for_the_node_to_be_ready():
+    down = node("w2", "Unknown", unschedulable=True)
+    up = node("w2", "True", unschedulable=True)
+    cluster = make_cluster([node("cp"), down])
+    cluster.get_node.side_effect = [down, up]
+    kind, result = run(cluster, state="absent", name="w2", wait=True)
+    assert kind is ExitJson and result["changed"] is True
+    assert cluster.patch_node.call_args.args[1]["spec"]["unschedulable"] is False
+    assert run.sleep.call_count == 2
