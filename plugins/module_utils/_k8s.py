@@ -265,6 +265,53 @@ class Cluster:
             raise _unreachable(exc, self.host) from exc
 
 
+    # Added for statefulset_scale
+    def to_dict(self, obj):
+        """A client model object as the API's own JSON form (camelCase keys, RFC 3339 times)."""
+        return self.api_client.sanitize_for_serialization(obj)
+
+    def find_workload_kind(self, namespace, name):
+        """The kind of a Deployment, ReplicaSet or DaemonSet with this name, or None when there is none."""
+        for kind, func in (
+            ("Deployment", self.apps.read_namespaced_deployment),
+            ("ReplicaSet", self.apps.read_namespaced_replica_set),
+            ("DaemonSet", self.apps.read_namespaced_daemon_set),
+        ):
+            try:
+                func(name, namespace)
+                return kind
+            except ApiException as exc:
+                if exc.status != 404:
+                    raise api_error(exc, "get", kind, namespace, name) from exc
+            except Urllib3HTTPError as exc:
+                raise _unreachable(exc, self.host) from exc
+        return None
+
+    def watch_named(self, kind, namespace, name, timeout, resource_version=None):
+        """Yield (event_type, object) for one Pod or StatefulSet until `timeout` seconds pass; the caller stops by breaking.
+
+        Without `resource_version` the first event is a synthetic ADDED carrying the current object, if it exists.
+        """
+        func = {"Pod": self.core.list_namespaced_pod, "StatefulSet": self.apps.list_namespaced_stateful_set}[kind]
+        kwargs = {"resource_version": resource_version} if resource_version else {}
+        watcher = kubernetes.watch.Watch()
+        try:
+            for event in watcher.stream(
+                func,
+                namespace,
+                field_selector=f"metadata.name={name}",
+                timeout_seconds=max(1, int(timeout)),
+                _request_timeout=max(2, int(timeout) + 5),
+                **kwargs,
+            ):
+                yield event["type"], event["object"]
+        except ApiException as exc:
+            raise api_error(exc, "watch", kind, namespace, name) from exc
+        except Urllib3HTTPError as exc:
+            raise _unreachable(exc, self.host) from exc
+        finally:
+            watcher.stop()
+
 def _event_time(event):
     stamp = event.last_timestamp or event.event_time or event.metadata.creation_timestamp
     return stamp.timestamp() if stamp else 0.0
