@@ -164,7 +164,7 @@ def select_pods(pods, node, delete_other_pods):
     for pod in sorted(pods, key=lambda p: (p["metadata"]["namespace"], p["metadata"]["name"])):
         if (pod.get("spec") or {}).get("nodeName") != node:
             continue
-        entry = pod_entry(pod)
+        entry = dict(pod_entry(pod), node=node)
         if MIRROR_ANNOTATION in (pod["metadata"].get("annotations") or {}):
             entry["reason"] = "a static (mirror) pod belongs to the node itself"
             skipped.append(entry)

@@ -139,7 +139,7 @@ def test_select_pods_only_statefulset_pods_of_that_node_pinned_by_uid():
         pod("bare", kind=None),
     ]
     delete, skipped = fencing.select_pods(pods, "w2", delete_other_pods=False)
-    assert delete == [{"namespace": "pets", "name": "kubia-1", "uid": "u-1", "owner": "StatefulSet/kubia", "claims": ["data-x"]}]
+    assert delete == [{"namespace": "pets", "name": "kubia-1", "uid": "u-1", "owner": "StatefulSet/kubia", "claims": ["data-x"], "node": "w2"}]
     assert sorted(p["name"] for p in skipped) == ["bare", "kindnet-x", "static", "web-abc"]
     assert all(p["reason"] for p in skipped)
 
