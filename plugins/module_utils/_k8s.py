@@ -248,16 +248,22 @@ class Cluster:
         if body is not None and not any(k.lower() == "content-type" for k in headers):
             headers["Content-Type"] = "text/plain"
         try:
-            response = self.api_client.call_api(
-                path,
-                method,
-                header_params=headers,
-                body=body,
-                auth_settings=["BearerToken"],
-                _preload_content=False,
-                _return_http_data_only=True,
-                _request_timeout=timeout,
-            )
+            if hasattr(self.api_client, "param_serialize"):
+                # Newer generated clients: serialize, then send; this call_api returns error statuses, it does not raise.
+                request = self.api_client.param_serialize(method, path, header_params=headers, body=body, auth_settings=["BearerToken"])
+                response = self.api_client.call_api(*request, _request_timeout=timeout)
+                response.read()
+            else:
+                response = self.api_client.call_api(
+                    path,
+                    method,
+                    header_params=headers,
+                    body=body,
+                    auth_settings=["BearerToken"],
+                    _preload_content=False,
+                    _return_http_data_only=True,
+                    _request_timeout=timeout,
+                )
             return response.status, dict(response.getheaders()), response.data
         except ApiException as exc:
             return exc.status, dict(exc.headers or {}), (exc.body or b"")
