@@ -21,7 +21,7 @@ description:
     are unreachable, nothing is fenced. At most O(max_nodes) nodes are fenced per run.
   - With O(state=absent) the module unfences a node once it is Ready again, removing the out-of-service taint and uncordoning it.
 author:
-  - stateful.pets contributors
+  - stateful.pets contributors (@stateful-pets)
 requirements:
   - kubernetes (Python library)
 extends_documentation_fragment:
