@@ -166,6 +166,12 @@ nodes:
     lease_age_seconds:
       description: Seconds since the node's Lease was last renewed, or null when it has none.
       type: float
+    eligible:
+      description: Whether the node passed its own guards (not Ready, unreachable long enough, stale Lease). Only with O(state=present).
+      type: bool
+    refusal:
+      description: The sentences of the failed node guards, or null when it passed them. Only with O(state=present).
+      type: str
     selected:
       description: Whether the node passed the guards and was worked on in this run.
       type: bool
