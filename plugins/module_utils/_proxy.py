@@ -198,7 +198,8 @@ def classify(kind, namespace, name, status, headers, parsed, text, expected_stat
     if expected and status in expected:
         return None
     if status >= 500:
-        raise ProxyError(f"The upstream behind {where} answered {status} (a server error in the application, not in Kubernetes): {_excerpt(text)}", "upstream_error")
+        msg = f"The upstream behind {where} answered {status} (a server error in the application, not in Kubernetes): {_excerpt(text)}"
+        raise ProxyError(msg, "upstream_error")
     if expected:
         raise ProxyError(f"{where} answered {status}, expected {' or '.join(str(s) for s in expected)}: {_excerpt(text)}", "unexpected_status")
     return None
@@ -212,10 +213,16 @@ def _api_server_failure(kind, where, status, api_status):
         return ProxyError(f"{where} was not found. Check the name and the namespace. API server said: {message}", failure)
     if status == 503 or (status == 400 and message == "address not allowed"):
         if kind == "service":
-            return ProxyError(f"{where} has no ready endpoint to take the request: its pods are missing or not ready. API server said: {message}", "service_not_ready")
-        return ProxyError(f"{where} is not ready to take the request: the API server could not reach it. API server said: {message}", "pod_not_ready")
+            msg = f"{where} has no ready endpoint to take the request: its pods are missing or not ready. API server said: {message}"
+            return ProxyError(msg, "service_not_ready")
+        msg = f"{where} is not ready to take the request: the API server could not reach it. API server said: {message}"
+        return ProxyError(msg, "pod_not_ready")
     if status in (401, 403):
-        return ProxyError(f"The API server refused the proxy request to {where} ({status}). Grant 'get' and 'create' on '{KINDS[kind][0]}/proxy' to this identity. API server said: {message}", "api_refused")
+        msg = (
+            f"The API server refused the proxy request to {where} ({status}). "
+            f"Grant 'get' and 'create' on '{KINDS[kind][0]}/proxy' to this identity. API server said: {message}"
+        )
+        return ProxyError(msg, "api_refused")
     return ProxyError(f"The API server rejected the proxy request to {where} with {status} {reason}. API server said: {message}", "api_error")
 
 

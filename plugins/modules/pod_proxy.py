@@ -18,7 +18,7 @@ description:
   - Failures say which side failed, and RV(failure) names it, so playbooks can react to each.
     The API server's own error answers (a C(kind=Status) object) are told apart from the upstream's answers.
 author:
-  - stateful.pets contributors
+  - stateful.pets contributors (@stateful-pets)
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
   - stateful.pets._attributes
@@ -244,7 +244,7 @@ def run(params, check_mode, cluster_factory):
         pod = cluster.find_pod(namespace, name)
         if pod is None:
             raise ProxyError(f"Pod {namespace}/{name} was not found. Check the name and the namespace.", "pod_not_found")
-        pod = cluster.api_client.sanitize_for_serialization(pod)
+        pod = cluster.to_dict(pod)
         if params["require_ready"]:
             why = pod_readiness(pod)
             if why:

@@ -40,7 +40,10 @@ def status_body(code, reason, message, kind=None):
         (("service", "team-a", "kubia-public", "http"), "/api/v1/namespaces/team-a/services/kubia-public:http/proxy/"),
         (("service", "pets", "kubia-public", None, "a/b c/ä"), "/api/v1/namespaces/pets/services/kubia-public/proxy/a/b%20c/%C3%A4"),
         (("pod", "pets", "web.v1-0", 443, "healthz", None, "https"), "/api/v1/namespaces/pets/pods/https:web.v1-0:443/proxy/healthz"),
-        (("pod", "pets", "kubia-0", None, "x", {"a": "1 2", "b": ["x", "y&z"], "c": True}), "/api/v1/namespaces/pets/pods/kubia-0/proxy/x?a=1+2&b=x&b=y%26z&c=true"),
+        (
+            ("pod", "pets", "kubia-0", None, "x", {"a": "1 2", "b": ["x", "y&z"], "c": True}),
+            "/api/v1/namespaces/pets/pods/kubia-0/proxy/x?a=1+2&b=x&b=y%26z&c=true",
+        ),
         (("pod", "pets", "kubia-0", None, "100%/done"), "/api/v1/namespaces/pets/pods/kubia-0/proxy/100%25/done"),
     ],
 )

@@ -30,7 +30,7 @@ def ready_pod(name="kubia-1", ready="True"):
 def fake_cluster(pod=None, answer=(200, {"Content-Type": "text/plain"}, GREETING)):
     cluster = MagicMock(name="Cluster")
     cluster.find_pod.return_value = pod
-    cluster.api_client.sanitize_for_serialization.side_effect = lambda obj: obj
+    cluster.to_dict.side_effect = lambda obj: obj
     cluster.proxy.return_value = answer
     return cluster
 
@@ -71,7 +71,8 @@ def test_get_pod_by_port_name():
 
 def test_post_to_service_sends_json_and_reports_change():
     cluster = fake_cluster(answer=(201, {"Content-Type": "application/json"}, b'{"stored": true}'))
-    result = pod_proxy.run(params(kind="service", name="kubia-public", port="80", method="POST", body={"a": 1}, expected_status=[201]), False, lambda p: cluster)
+    args = params(kind="service", name="kubia-public", port="80", method="POST", body={"a": 1}, expected_status=[201])
+    result = pod_proxy.run(args, False, lambda p: cluster)
     cluster.find_pod.assert_not_called()
     cluster.proxy.assert_called_once_with(
         "/api/v1/namespaces/pets/services/kubia-public:80/proxy/", "POST", {"a": 1}, {"Content-Type": "application/json"}, 30
@@ -116,7 +117,9 @@ def test_pod_not_ready_is_reported_before_sending():
     with pytest.raises(ProxyError) as err:
         pod_proxy.run(params(), False, lambda p: cluster)
     assert err.value.failure == "pod_not_ready"
-    assert err.value.msg == "Pod pets/kubia-1 is Running but its Ready condition is False. Wait for it to become Ready, or set require_ready=false to send anyway."
+    assert err.value.msg == (
+        "Pod pets/kubia-1 is Running but its Ready condition is False. Wait for it to become Ready, or set require_ready=false to send anyway."
+    )
     cluster.proxy.assert_not_called()
 
 
@@ -175,7 +178,11 @@ def unreachable(msg):
 @pytest.mark.parametrize(
     "exc, failure, needle",
     [
-        (unreachable("Cannot reach the Kubernetes API server at https://x:6443: boom. Check..."), "api_unreachable", "Cannot reach the Kubernetes API server at https://x:6443"),
+        (
+            unreachable("Cannot reach the Kubernetes API server at https://x:6443: boom. Check..."),
+            "api_unreachable",
+            "Cannot reach the Kubernetes API server at https://x:6443",
+        ),
         (unreachable("Cannot build a Kubernetes client from the connection options: boom"), "api_unreachable", "Cannot reach the Kubernetes API server: "),
         (K8sError("Cannot get Pod pets/kubia-1: the API server refused it (403).", status=403), "api_error", "refused it (403)"),
         (K8sError("Cannot build a Kubernetes client from the connection options: no kubeconfig"), "api_error", "no kubeconfig"),
