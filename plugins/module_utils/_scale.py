@@ -197,15 +197,11 @@ def refuse_message(namespace, name, current, desired, unhealthy, stopped_at=None
     return "".join(parts)
 
 
-def up_timeout_message(namespace, name, pod, seconds, waits_on, events, healthy_count, rolled_back):
-    where = (
-        f"The StatefulSet was set back to {healthy_count} replicas, its last healthy count"
-        if rolled_back
-        else f"The StatefulSet stays at {healthy_count} replicas"
-    )
+def up_timeout_message(namespace, name, pod, seconds, waits_on, events, healthy_count):
     return (
         f"Scaling StatefulSet {namespace}/{name} up stopped: pod {namespace}/{pod} was not Running and Ready within {seconds} s."
-        f" It waits on {waits_on}.{_events_text(events)} {where}; no further steps were taken."
+        f" It waits on {waits_on}.{_events_text(events)} The StatefulSet was set back to {healthy_count} replicas, its last healthy count;"
+        f" no further steps were taken."
         f" Fix what the pod waits on and run the task again, or raise step_timeout."
     )
 

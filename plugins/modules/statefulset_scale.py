@@ -23,7 +23,7 @@ description:
   - When a step runs out of time the module stops and fails, naming the pod, what it waits on and its events. An added
     pod that never became Ready is removed again by setting C(spec.replicas) back to the last healthy count.
 author:
-  - stateful.pets contributors
+  - stateful.pets contributors (@stateful-pets)
 requirements:
   - kubernetes >= 24.2.0 (Python library)
 extends_documentation_fragment:
@@ -335,7 +335,8 @@ class Scaler:
         except K8sError as exc:
             if exc.status != 404:
                 raise
-            raise K8sError(not_a_statefulset_message(self.namespace, self.name, self.cluster.find_workload_kind(self.namespace, self.name)), status=404) from exc
+            kind = self.cluster.find_workload_kind(self.namespace, self.name)
+            raise K8sError(not_a_statefulset_message(self.namespace, self.name, kind), status=404) from exc
         return self.cluster.to_dict(found)
 
     def _step(self, step, **values):
@@ -384,7 +385,7 @@ class Scaler:
             events = self._events("Pod", name) if exc.last is not None else self._events("StatefulSet", self.name)
             waits = exc.waits or waiting_on(exc.last, self.min_ready, self.now())
             raise K8sError(
-                up_timeout_message(self.namespace, self.name, name, round(budget), waits, events, ordinal, rolled_back=True),
+                up_timeout_message(self.namespace, self.name, name, round(budget), waits, events, ordinal),
                 details=self.result,
             ) from None
         self.result["reused_pvcs"].extend(reused)

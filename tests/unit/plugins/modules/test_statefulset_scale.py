@@ -133,7 +133,10 @@ def test_scale_up_one_ordinal_at_a_time_and_reports_reused_claims():
     fake = FakeCluster(replicas=2, pvcs={"data-kubia-0", "data-kubia-1", "data-kubia-2"})
     result, warnings = run(fake, replicas=4)
     assert fake.patches == [3, 4]
-    assert [(s["ordinal"], s["action"], s["node"], s["pvc"]) for s in result["steps"]] == [(2, "add", "pets-worker", ["data-kubia-2"]), (3, "add", "pets-worker1", ["data-kubia-3"])]
+    assert [(s["ordinal"], s["action"], s["node"], s["pvc"]) for s in result["steps"]] == [
+        (2, "add", "pets-worker", ["data-kubia-2"]),
+        (3, "add", "pets-worker1", ["data-kubia-3"]),
+    ]
     assert result["steps"][0]["seconds"] == 2.0
     assert result["steps"][1]["patched_at"] >= result["steps"][0]["done_at"]
     assert result["reused_pvcs"] == [{"name": "data-kubia-2", "pv": "pv-data-kubia-2", "phase": "Bound"}]
@@ -185,7 +188,8 @@ def test_unhealthy_pod_refuses_scale_down_before_any_patch():
         run(fake, replicas=1)
     assert fake.patches == []
     assert "Refusing to scale StatefulSet pets/kubia down from 3 to 1" in err.value.msg
-    assert "Pod pets/kubia-1: Ready=False (ContainersNotReady: containers with unready status: [kubia]). Last events: Warning Seen: Pod kubia-1." in err.value.msg
+    reason = "Ready=False (ContainersNotReady: containers with unready status: [kubia])"
+    assert f"Pod pets/kubia-1: {reason}. Last events: Warning Seen: Pod kubia-1." in err.value.msg
     assert err.value.details["changed"] is False
 
 
