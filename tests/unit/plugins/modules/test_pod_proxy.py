@@ -10,9 +10,8 @@ from unittest.mock import MagicMock
 import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
-from urllib3.exceptions import MaxRetryError
 
-from ansible_collections.stateful.pets.plugins.module_utils._k8s import K8sError
+from ansible_collections.stateful.pets.plugins.module_utils._k8s import K8sError, Urllib3HTTPError
 from ansible_collections.stateful.pets.plugins.module_utils._proxy import ProxyError
 from ansible_collections.stateful.pets.plugins.modules import pod_proxy
 
@@ -167,8 +166,8 @@ def test_unknown_port_name_on_pod():
 
 def unreachable(msg):
     try:
-        raise MaxRetryError(None, "/version", "Connection refused")
-    except MaxRetryError as cause:
+        raise Urllib3HTTPError("Max retries exceeded with url: /version (Connection refused)")
+    except Urllib3HTTPError as cause:
         try:
             raise K8sError(msg) from cause
         except K8sError as exc:
