@@ -145,6 +145,8 @@ nodes:
           uid: 0b1c2d3e-0000-4000-8000-000000000000
           owner: StatefulSet/kubia
           claims: [data-kubia-1]
+          node: pets-worker2
+          result: deleted
       pods_skipped: []
       recovery:
         - namespace: pets
@@ -188,7 +190,9 @@ nodes:
       type: list
       elements: str
     pods_deleted:
-      description: Pods force-deleted, each pinned by its UID; in check mode the pods that would be deleted.
+      description:
+        - Pods force-deleted, each pinned by its UID, with its owner, claims, node and C(result) (V(deleted), or V(already gone)
+          when the instance had disappeared meanwhile); in check mode the pods that would be deleted, without C(result).
       type: list
       elements: dict
     pods_skipped:
@@ -234,6 +238,7 @@ class NodeFencer:
         self.results = []
         self.before = {}
         self.after = {}
+        self.deleted_at = {}
 
     # Reading
     def _nodes(self):
@@ -347,7 +352,7 @@ class NodeFencer:
         self.cluster.patch_node(name, body)
 
     def _force_delete(self, pod):
-        entry = dict(pod, deleted_at=None)
+        entry = dict(pod)
         if self.check_mode:
             return entry
         try:
@@ -358,7 +363,7 @@ class NodeFencer:
             if exc.status not in (404, 409):
                 raise
             entry["result"] = "already gone"
-        entry["deleted_at"] = monotonic()
+        self.deleted_at[pod["uid"]] = monotonic()
         return entry
 
     def _wait_pets(self, assessment, fenced_nodes):
@@ -377,7 +382,7 @@ class NodeFencer:
                             "namespace": old["namespace"],
                             "name": old["name"],
                             "node": pod["spec"]["nodeName"],
-                            "seconds": round(monotonic() - old["deleted_at"], 1),
+                            "seconds": round(monotonic() - self.deleted_at[old["uid"]], 1),
                             "ready": True,
                             "claims": old["claims"],
                         }
@@ -386,8 +391,6 @@ class NodeFencer:
                 if monotonic() >= deadline:
                     raise K8sError(f"Pod {label} did not come back within {self.params['wait_timeout']} s: {detail} Check its events and the StatefulSet.")
                 time.sleep(POLL_SECONDS)
-        for old in assessment["pods_deleted"]:
-            old.pop("deleted_at", None)
 
     # Unfencing
     def unfence(self):
