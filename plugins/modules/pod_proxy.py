@@ -111,6 +111,8 @@ options:
     type: int
     default: 30
 notes:
+  - An upstream that is itself a Kubernetes API server answers errors with the same C(kind=Status) objects as the
+    proxying API server, so its errors are reported as the API server's own.
   - The identity needs C(get) on C(pods) (for the readiness check) and C(get)/C(create)/C(update)/C(delete) on
     C(pods/proxy) or C(services/proxy), matching the method.
 seealso:
