@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Builds one pinned Go component from the Go module proxy into $BIN_DIR.
-# Usage: build-go.sh kubernetes|etcd|coredns|kindnetd|kind
+# Usage: build-go.sh kubernetes|etcd|coredns|kind
 . "$(dirname "$0")/lib.sh"
 
 K8S_BINARIES="kubeadm kubelet kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy"
 
 # A throwaway module, because these mains cannot be `go install`ed (replace directives upstream).
 wrapper_module() {
-  local dir=$PETS_CACHE/src/$1-$VERSIONS_KEY
+  local dir=$PETS_CACHE/src/$1-$BIN_KEY
   rm -rf "$dir" && mkdir -p "$dir" && cd "$dir"
   go mod init "local/pets-$1" >/dev/null
 }
@@ -47,10 +47,6 @@ build_etcd() {
 
 build_coredns() {
   GOBIN=$BIN_DIR go install -ldflags "-s -w" "github.com/coredns/coredns@$COREDNS_VERSION"
-}
-
-build_kindnetd() {
-  GOBIN=$BIN_DIR go install -ldflags "-s -w" "sigs.k8s.io/kind/images/kindnetd/cmd/kindnetd@$KINDNETD_COMMIT"
 }
 
 build_kind() {

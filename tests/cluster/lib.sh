@@ -13,12 +13,15 @@ PETS_KUBECONFIG=${PETS_KUBECONFIG:-$REPO_ROOT/.kube/pets.kubeconfig}
 PETS_HOSTPATH_DIR=${PETS_HOSTPATH_DIR:-$PETS_CACHE/hostpath}
 LOG_DIR=$PETS_CACHE/logs
 
-# Binaries depend only on the pinned versions; images also on the files that shape them.
-VERSIONS_KEY=$(sha256sum "$CLUSTER_DIR/versions.env" | cut -c1-12)
-IMAGE_KEY=$({ find "$CLUSTER_DIR/versions.env" "$CLUSTER_DIR/node" "$CLUSTER_DIR/images" -type f 2>/dev/null || true; } |
-  LC_ALL=C sort | xargs cat | sha256sum | cut -c1-12)
-BIN_DIR=$PETS_CACHE/bin-$VERSIONS_KEY
-BASE_IMAGE=local/pets-bookworm:$VERSIONS_KEY
+# Each cache key hashes the pins and the scripts or files that shape that output.
+key_of() { { find "$@" -type f 2>/dev/null || true; } | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-12; }
+BIN_KEY=$(key_of "$CLUSTER_DIR/versions.env" "$CLUSTER_DIR/build-go.sh")
+ROOTFS_KEY=$(key_of "$CLUSTER_DIR/versions.env" "$CLUSTER_DIR/build-rootfs.sh")
+IMAGE_KEY=$(key_of "$CLUSTER_DIR/versions.env" "$CLUSTER_DIR/build-rootfs.sh" "$CLUSTER_DIR/build-images.sh" \
+  "$CLUSTER_DIR/node" "$CLUSTER_DIR/images")
+BIN_DIR=$PETS_CACHE/bin-$BIN_KEY
+BASE_IMAGE=local/pets-bookworm:$ROOTFS_KEY
+PET_BASE_IMAGE=local/pets-nodejs:bookworm-$ROOTFS_KEY
 NODE_IMAGE=local/pets-node:$K8S_VERSION-$IMAGE_KEY
 
 export GOFLAGS="-trimpath -buildvcs=false" CGO_ENABLED=0

@@ -1,0 +1,4 @@
+# The pod sandbox: Debian's static catatonit in pause mode.
+FROM scratch
+COPY catatonit /catatonit
+ENTRYPOINT ["/catatonit", "-P"]

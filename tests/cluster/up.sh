@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# `make cluster`: bring up the kind cluster `pets` (1 control plane, 2 workers) and write its kubeconfig.
+# Every build step is skipped when its output is cached under $PETS_CACHE, keyed by the pinned versions.
+. "$(dirname "$0")/lib.sh"
+
+# A machine that reaches a registry uses kind's stock node image; PETS_OFFLINE=1/0 forces the choice.
+registry_reachable() {
+  case ${PETS_OFFLINE:-auto} in 1) return 1 ;; 0) return 0 ;; esac
+  timeout 5 bash -c 'exec 3<>/dev/tcp/registry-1.docker.io/443' 2>/dev/null
+}
+
+have_bins() { local b; for b in "$@"; do [[ -x $BIN_DIR/$b ]] || return 1; done; }
+
+build_offline_node_image() {
+  have_bins kubeadm kubelet kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy ||
+    step build-kubernetes "$CLUSTER_DIR/build-go.sh" kubernetes
+  have_bins etcd || step build-etcd "$CLUSTER_DIR/build-go.sh" etcd
+  have_bins coredns || step build-coredns "$CLUSTER_DIR/build-go.sh" coredns
+  image_exists "$BASE_IMAGE" || step build-rootfs "$CLUSTER_DIR/build-rootfs.sh" node
+  image_exists "$PET_BASE_IMAGE" || step build-pet-base "$CLUSTER_DIR/build-rootfs.sh" nodejs
+  if ! image_exists "$NODE_IMAGE"; then
+    [[ -s $PETS_CACHE/images-$IMAGE_KEY.tar ]] || step build-component-images "$CLUSTER_DIR/build-images.sh" components
+    step build-node-image "$CLUSTER_DIR/build-images.sh" node
+  fi
+}
+
+# A cluster counts as up only when its three nodes run the wanted image, answer Ready and serve DNS;
+# anything less (a half-created or outdated cluster) is recreated, never reused.
+cluster_healthy() {
+  local image=$1 images
+  kind get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME" || return 1
+  images=$(docker ps --filter "label=io.x-k8s.kind.cluster=$CLUSTER_NAME" --format '{{.Image}}')
+  [[ $(grep -cx "$image" <<<"$images") -eq 3 && $(wc -l <<<"$images") -eq 3 ]] || return 1
+  kind get kubeconfig --name "$CLUSTER_NAME" >"$PETS_KUBECONFIG.tmp" 2>/dev/null || return 1
+  mv "$PETS_KUBECONFIG.tmp" "$PETS_KUBECONFIG"
+  kubectl --kubeconfig "$PETS_KUBECONFIG" wait --for=condition=Ready nodes --all --timeout=30s >/dev/null 2>&1 &&
+    kubectl --kubeconfig "$PETS_KUBECONFIG" -n kube-system wait --for=condition=Available deployment/coredns \
+      --timeout=30s >/dev/null 2>&1
+}
+
+create_cluster() {
+  local image=$1 config=$PETS_CACHE/kind-$CLUSTER_NAME.yaml
+  mkdir -p "$PETS_HOSTPATH_DIR" "$(dirname "$PETS_KUBECONFIG")"
+  sed "s|@HOSTPATH_DIR@|$PETS_HOSTPATH_DIR|g" "$CLUSTER_DIR/kind.yaml.in" >"$config"
+  kind delete cluster --name "$CLUSTER_NAME" >/dev/null 2>&1 || true
+  kind create cluster --name "$CLUSTER_NAME" --image "$image" --config "$config" \
+    --kubeconfig "$PETS_KUBECONFIG" --wait 5m --retain
+  kubectl --kubeconfig "$PETS_KUBECONFIG" wait --for=condition=Ready nodes --all --timeout=180s
+  kubectl --kubeconfig "$PETS_KUBECONFIG" -n kube-system rollout status deployment/coredns --timeout=180s
+}
+
+main() {
+  local start=$SECONDS
+  step host-prepare "$CLUSTER_DIR/host.sh"
+  if ! have_bins kind; then step build-kind "$CLUSTER_DIR/build-go.sh" kind; fi
+  local image=$NODE_IMAGE
+  if registry_reachable; then image=$STOCK_NODE_IMAGE; fi
+  if cluster_healthy "$image"; then
+    say "cluster '$CLUSTER_NAME' is already up; nothing to do (kubeconfig: $PETS_KUBECONFIG)"
+    return 0
+  fi
+  if [[ $image == "$STOCK_NODE_IMAGE" ]]; then
+    say "a registry is reachable: using the stock node image $image"
+  else
+    build_offline_node_image
+  fi
+  if kind get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME"; then
+    say "cluster '$CLUSTER_NAME' exists but is not healthy: recreating it"
+  fi
+  step create-cluster create_cluster "$image"
+  say "cluster '$CLUSTER_NAME' is up in $((SECONDS - start)) s. Use it with:"
+  say "  export KUBECONFIG=$PETS_KUBECONFIG"
+  say "  $BIN_DIR/kubectl get nodes"
+}
+
+main "$@"
