@@ -13,8 +13,9 @@ export K8S_AUTH_KUBECONFIG := $(KUBECONFIG)
 export ANSIBLE_COLLECTIONS_PATH := $(BUILD)/playbook-collections
 export PATH := $(BIN):$(PATH)
 ANSIBLE_TEST_PIP := $(HOME)/.ansible/test/cache/get_pip_24_2.py
+SITE_COLLECTIONS = $(shell $(BIN)/python -c 'import ansible_collections.kubernetes.core as m, pathlib; print(pathlib.Path(m.__path__[0]).parents[1])')
 
-.PHONY: help venv collection lint sanity unit integration smoke molecule cluster cluster-down demo test clean
+.PHONY: help venv host-deps collection lint sanity unit integration smoke molecule cluster cluster-down demo test clean
 
 help:
 	@echo "make demo          install, bring up the local 3-node cluster, deploy the pets, run the walkthrough checks"
@@ -37,8 +38,12 @@ collection: venv
 	tar -c --exclude=./.venv --exclude=./.build --exclude=./.kube --exclude=./.git --exclude=./tests/output \
 	  --exclude=__pycache__ --exclude=.pytest_cache --exclude=.ruff_cache . | tar -x -C $(COLLECTION)
 	ln -sfn $(CURDIR) $(ANSIBLE_COLLECTIONS_PATH)/ansible_collections/stateful/pets
+	# ansible-test resolves dependencies (doc fragments, module_utils) beside the collection under test.
+	mkdir -p $(BUILD)/ansible_collections/kubernetes $(BUILD)/ansible_collections/community
+	ln -sfn $(SITE_COLLECTIONS)/kubernetes/core $(BUILD)/ansible_collections/kubernetes/core
+	ln -sfn $(SITE_COLLECTIONS)/community/docker $(BUILD)/ansible_collections/community/docker
 
-lint: venv
+lint: collection
 	ruff check plugins tests
 	yamllint -s .
 	ansible-lint --offline
@@ -48,7 +53,11 @@ $(ANSIBLE_TEST_PIP): tests/utils/get_pip_standin.py
 	mkdir -p $(dir $@)
 	cp $< $@
 
-sanity: collection $(ANSIBLE_TEST_PIP)
+# shellcheck lets the sanity run check our shell scripts instead of skipping them.
+host-deps:
+	command -v shellcheck >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck; }
+
+sanity: collection host-deps $(ANSIBLE_TEST_PIP)
 	cd $(COLLECTION) && $(BIN)/ansible-test sanity --python 3.11 --venv --requirements --color no $(SANITY_ARGS)
 
 unit: collection $(ANSIBLE_TEST_PIP)

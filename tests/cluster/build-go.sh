@@ -8,7 +8,7 @@ K8S_BINARIES="kubeadm kubelet kubectl kube-apiserver kube-controller-manager kub
 # A throwaway module, because these mains cannot be `go install`ed (replace directives upstream).
 wrapper_module() {
   local dir=$PETS_CACHE/src/$1-$BIN_KEY
-  rm -rf "$dir" && mkdir -p "$dir" && cd "$dir"
+  rm -rf "$dir" && mkdir -p "$dir" && cd "$dir" || exit 1
   go mod init "local/pets-$1" >/dev/null
 }
 
@@ -29,9 +29,9 @@ build_kubernetes() {
   local gomod staging=v0${K8S_VERSION#v1} m b
   gomod=$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | jq -r .GoMod)
   # Staging modules are required at v0.0.0 upstream; point each at its published tag.
-  for m in $(awk '$1 ~ /^k8s\.io\// && $2 == "v0.0.0" {print $1}' "$gomod"); do
+  while read -r m; do
     go mod edit -replace="$m=$m@$staging"
-  done
+  done < <(awk '$1 ~ /^k8s\.io\// && $2 == "v0.0.0" {print $1}' "$gomod")
   local pkgs=()
   for b in $K8S_BINARIES; do pkgs+=("k8s.io/kubernetes/cmd/$b"); done
   go get "${pkgs[@]/%/@$K8S_VERSION}"

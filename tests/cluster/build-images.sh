@@ -44,7 +44,9 @@ components() {
     "BASE=$BASE_IMAGE"
   # A shell with python3 and dig for tests and debugging; it shares every layer with the base.
   docker tag "$BASE_IMAGE" "$TOOLBOX_IMAGE"
-  docker save -o "$IMAGES_TAR.tmp" $(component_tags) registry.local/pets-netd:v1 "$TOOLBOX_IMAGE"
+  local tags
+  mapfile -t tags < <(component_tags)
+  docker save -o "$IMAGES_TAR.tmp" "${tags[@]}" registry.local/pets-netd:v1 "$TOOLBOX_IMAGE"
   mv "$IMAGES_TAR.tmp" "$IMAGES_TAR"
 }
 

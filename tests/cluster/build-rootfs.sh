@@ -24,6 +24,6 @@ build() {
 
 case $1 in
   node) build "$BASE_IMAGE" node "${NODE_PACKAGES[@]}" ;;
-  nodejs) build "$PET_BASE_IMAGE" nodejs "${NODEJS_PACKAGES[@]}" && docker tag "$PET_BASE_IMAGE" local/pets-nodejs:bookworm ;;
+  nodejs) build "$PET_BASE_IMAGE" nodejs "${NODEJS_PACKAGES[@]}" && docker tag "$PET_BASE_IMAGE" "$IMAGE_REPO/pets-nodejs:bookworm" ;;
   *) echo "usage: $0 node|nodejs" >&2; exit 2 ;;
 esac

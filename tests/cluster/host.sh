@@ -34,8 +34,7 @@ start_docker() {
   fi
   rm -f /var/run/docker.pid
   nohup dockerd "${args[@]}" >"$LOG_DIR/dockerd.log" 2>&1 </dev/null &
-  local i
-  for i in $(seq 60); do
+  for _ in $(seq 60); do
     docker info >/dev/null 2>&1 && return 0
     sleep 1
   done

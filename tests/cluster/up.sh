@@ -53,6 +53,11 @@ main() {
   local start=$SECONDS
   step host-prepare "$CLUSTER_DIR/host.sh"
   if ! have_bins kind; then step build-kind "$CLUSTER_DIR/build-go.sh" kind; fi
+  if [[ ${1:-} == --build-only ]]; then
+    build_offline_node_image
+    say "node image $NODE_IMAGE built in $((SECONDS - start)) s"
+    return 0
+  fi
   local image=$NODE_IMAGE
   if registry_reachable; then image=$STOCK_NODE_IMAGE; fi
   if cluster_healthy "$image"; then
