@@ -150,7 +150,7 @@ steps:
       type: str
       sample: add
     seconds:
-      description: Seconds from the patch until the pod was Ready (add) or gone (remove).
+      description: Seconds from the patch until the module saw the pod Ready (add) or gone (remove).
       type: float
       sample: 4.21
     node:
@@ -167,7 +167,10 @@ steps:
       type: float
       sample: 1795750000.12
     done_at:
-      description: When the module saw the pod Ready (add) or gone (remove), in seconds since the epoch.
+      description:
+        - When the module saw the pod Ready (add) or gone (remove), in seconds since the epoch.
+        - For an add, the next step's RV(steps[].patched_at) minus this is the module's own overhead, including its check of
+          the StatefulSet status.
       type: float
       sample: 1795750004.33
 retained_pvcs:
@@ -378,6 +381,7 @@ class Scaler:
         name = pod_name(self.name, ordinal)
         try:
             pod = self._wait_ready(name, step_deadline)
+            seconds, ready_at = round(self.clock() - started, 2), self.wall()
             self._wait_counted(ordinal + 1, step_deadline, pod)
         except StepTimeout as exc:
             # Leave the set at its last healthy count: the pod that never became Ready goes away, its claim stays.
@@ -389,8 +393,8 @@ class Scaler:
                 details=self.result,
             ) from None
         self.result["reused_pvcs"].extend(reused)
-        self.result["steps"].append(self._step(step, seconds=round(self.clock() - started, 2), node=pod.get("spec", {}).get("nodeName"),
-                                               patched_at=round(patched_at, 3), done_at=round(self.wall(), 3)))
+        self.result["steps"].append(self._step(step, seconds=seconds, node=pod.get("spec", {}).get("nodeName"),
+                                               patched_at=round(patched_at, 3), done_at=round(ready_at, 3)))
 
     def _remove(self, step):
         ordinal = step["ordinal"]
