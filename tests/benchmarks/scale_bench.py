@@ -49,6 +49,7 @@ class Bench:
     def __init__(self, args):
         self.args = args
         self.namespace = f"pets-bench-{random.getrandbits(32):08x}"
+        self.load = os.getloadavg()
         self.links = tempfile.mkdtemp(prefix="scale-bench-")
         os.makedirs(f"{self.links}/ansible_collections/stateful")
         os.symlink(ROOT, f"{self.links}/ansible_collections/stateful/pets")
@@ -179,6 +180,8 @@ def render(bench, rows, overheads, requests, started):
     lines = [START, "## Scaling: statefulset_scale vs k8s_scale vs kubectl", "",
              f"Measured by `tests/benchmarks/scale_bench.py` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(started))}, on the local kind cluster "
              f"({node_count(bench)} nodes), all in one run. Pods: `{bench.args.image}`, HTTP readiness probe every 1 s, no volumes, OrderedReady.",
+             f"Host: {os.cpu_count()} CPUs, 1-minute load average {bench.load[0]:.1f} at the start and {os.getloadavg()[0]:.1f} at the end "
+             "(the host is shared, so expect noise).",
              "\"Returned\" is when the tool came back; \"settled\" is when a poll every 0.2 s first saw exactly the target pods, all Ready.",
              "The Ansible rows include starting `ansible` and the module; \"in module\" is the module's own first patch to last pod Ready or gone.", "",
              "| Tool | Scale | Runs | Returned (s, median) | Settled (s, median) | In module (s, median) |", "|---|---|---|---|---|---|"]
