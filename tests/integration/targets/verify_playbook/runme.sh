@@ -5,8 +5,11 @@ set -eux
 
 export ANSIBLE_ROLES_PATH=../
 ns="pets-verify-$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')"
+# ansible-test's own arguments (-v, -e @integration_config.yml with pets_kubeconfig) go to every run.
+test_args=("$@")
 run() {
-  ansible-playbook -e "pets_namespace=${ns}" -e pets_replicas=2 -e 'ansible_python_interpreter={{ ansible_playbook_python }}' "$@"
+  ansible-playbook -e "pets_namespace=${ns}" -e pets_replicas=2 -e 'ansible_python_interpreter={{ ansible_playbook_python }}' \
+    "${test_args[@]}" "$@"
 }
 trap 'run cleanup.yml' EXIT
 
