@@ -274,7 +274,6 @@ class Cluster:
         except Urllib3HTTPError as exc:
             raise _unreachable(exc, self.host) from exc
 
-
     # Added for statefulset_scale
     def to_dict(self, obj):
         """A client model object as the API's own JSON form (camelCase keys, RFC 3339 times)."""
@@ -321,6 +320,7 @@ class Cluster:
             raise _unreachable(exc, self.host) from exc
         finally:
             watcher.stop()
+
 
 def _event_time(event):
     stamp = event.last_timestamp or event.event_time or event.metadata.creation_timestamp

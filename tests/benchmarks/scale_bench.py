@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright (c) stateful.pets contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -57,14 +56,15 @@ class Bench:
                         ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_NOCOLOR="1")
 
     def kubectl(self, *args, stdin=None):
-        done = subprocess.run([self.args.kubectl, "--kubeconfig", self.args.kubeconfig, *args], input=stdin, capture_output=True, text=True, env=self.env)
+        command = [self.args.kubectl, "--kubeconfig", self.args.kubeconfig, *args]
+        done = subprocess.run(command, input=stdin, capture_output=True, text=True, env=self.env, check=False)
         if done.returncode:
             raise RuntimeError(f"kubectl {' '.join(args)} failed: {done.stderr.strip()}")
         return done.stdout
 
     def ansible(self, module, module_args):
-        done = subprocess.run([str(BIN / "ansible"), "localhost", "-m", module, "-a", json.dumps(module_args)],
-                              capture_output=True, text=True, env=self.env)
+        command = [str(BIN / "ansible"), "localhost", "-m", module, "-a", json.dumps(module_args)]
+        done = subprocess.run(command, capture_output=True, text=True, env=self.env, check=False)
         try:
             return json.loads(done.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
         except (ValueError, KeyError, IndexError) as exc:
@@ -111,8 +111,9 @@ class Bench:
         return overheads, steps[-1]["done_at"] - steps[0]["patched_at"]
 
     def run_k8s_scale(self, name, replicas):
-        result = self.ansible("kubernetes.core.k8s_scale", {"api_version": "apps/v1", "kind": "StatefulSet", "name": name, "namespace": self.namespace,
-                                                           "replicas": replicas, "wait": True, "wait_timeout": 300})
+        module_args = {"api_version": "apps/v1", "kind": "StatefulSet", "name": name, "namespace": self.namespace,
+                       "replicas": replicas, "wait": True, "wait_timeout": 300}
+        result = self.ansible("kubernetes.core.k8s_scale", module_args)
         if result.get("failed"):
             raise RuntimeError(result.get("msg"))
         return [], None
@@ -169,7 +170,7 @@ class Bench:
 
     def cleanup(self):
         subprocess.run([self.args.kubectl, "--kubeconfig", self.args.kubeconfig, "delete", "namespace", self.namespace, "--wait=false"],
-                       capture_output=True, env=self.env)
+                       capture_output=True, env=self.env, check=False)
 
 
 def node_count(bench):
