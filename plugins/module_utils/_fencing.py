@@ -256,3 +256,15 @@ def invalid_params(params):
     if params["wait_timeout"] < 1:
         problems.append(f"wait_timeout must be at least 1 second, not {params['wait_timeout']}.")
     return problems
+
+
+def pet_expected(old, statefulset):
+    """(expected, detail): will the StatefulSet recreate `old`? Not when it was deleted or scaled below its ordinal."""
+    label = f"{old['namespace']}/{old['name']}"
+    if statefulset is None:
+        return False, f"Pod {label} is not recreated: its StatefulSet {old['owner']} no longer exists."
+    ordinal = old["name"].rsplit("-", 1)[-1]
+    replicas = (statefulset.get("spec") or {}).get("replicas", 1)
+    if ordinal.isdigit() and int(ordinal) >= replicas:
+        return False, f"Pod {label} is not recreated: its StatefulSet {old['owner']} was scaled to {replicas} replica(s)."
+    return True, f"Pod {label} is expected back."

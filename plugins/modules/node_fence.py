@@ -200,7 +200,10 @@ nodes:
       type: list
       elements: dict
     recovery:
-      description: With O(wait), per deleted pet the node it came back on and the seconds it took.
+      description:
+        - With O(wait), per deleted pet the node it came back on and the seconds it took.
+        - A pet whose StatefulSet was deleted or scaled below its ordinal meanwhile is not waited for; its entry has
+          C(node=null), C(ready=false) and a C(note).
       type: list
       elements: dict
 confirmed:
@@ -376,6 +379,11 @@ class NodeFencer:
                 pod = self.cluster.find_pod(old["namespace"], old["name"])
                 pod = None if pod is None else self.cluster.to_dict(pod)
                 done, detail = fencing.pet_recovered(old, pod, fenced_nodes)
+                if pod is None:
+                    expected, note = fencing.pet_expected(old, self._statefulset_of(old))
+                    if not expected:
+                        assessment["recovery"].append({"namespace": old["namespace"], "name": old["name"], "node": None, "ready": False, "note": note})
+                        break
                 if done:
                     assessment["recovery"].append(
                         {
@@ -391,6 +399,14 @@ class NodeFencer:
                 if monotonic() >= deadline:
                     raise K8sError(f"Pod {label} did not come back within {self.params['wait_timeout']} s: {detail} Check its events and the StatefulSet.")
                 time.sleep(POLL_SECONDS)
+
+    def _statefulset_of(self, old):
+        try:
+            return self.cluster.to_dict(self.cluster.get_statefulset(old["namespace"], old["owner"].split("/", 1)[1]))
+        except K8sError as exc:
+            if exc.status == 404:
+                return None
+            raise
 
     # Unfencing
     def unfence(self):

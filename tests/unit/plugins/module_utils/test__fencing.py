@@ -231,3 +231,18 @@ def test_invalid_params(change, words):
         assert problems == []
     else:
         assert len(problems) == 1 and words in problems[0]
+
+
+@pytest.mark.parametrize(
+    "statefulset, expected, words",
+    [
+        (None, False, "no longer exists"),
+        ({"spec": {"replicas": 1}}, False, "scaled to 1 replica(s)"),
+        ({"spec": {"replicas": 2}}, True, "expected back"),
+    ],
+)
+def test_pet_expected(statefulset, expected, words):
+    old = {"namespace": "pets", "name": "kubia-1", "owner": "StatefulSet/kubia"}
+    result, detail = fencing.pet_expected(old, statefulset)
+    assert result is expected
+    assert words in detail and "pets/kubia-1" in detail

@@ -59,6 +59,7 @@ def make_cluster(nodes, pods=(), leases=None):
     cluster.list_nodes.return_value = nodes
     cluster.get_node.side_effect = lambda name: next(n for n in nodes if n["metadata"]["name"] == name)
     cluster.get_node_lease.side_effect = lambda name: {"spec": {"renewTime": ago((leases or {}).get(name, 120))}}
+    cluster.get_statefulset.return_value = {"spec": {"replicas": 2}}
     cluster.list_pods.side_effect = lambda field_selector=None, **kw: [p for p in pods if f"spec.nodeName={p['spec']['nodeName']}" == field_selector]
     return cluster
 
@@ -309,3 +310,15 @@ def test_unfence_waits_for_the_node_to_be_ready():
     assert kind is ExitJson and result["changed"] is True
     assert cluster.patch_node.call_args.args[1]["spec"]["unschedulable"] is False
     assert run.sleep.call_count == 2
+
+
+def test_wait_skips_a_pet_whose_statefulset_was_scaled_down():
+    cluster = make_cluster(cluster_3(unschedulable=True), [pet("kubia-1", "w2", "u1")])
+    cluster.find_pod.return_value = None
+    cluster.get_statefulset.return_value = {"spec": {"replicas": 1}}
+    kind, result = run(cluster, fenced_confirmed=True, wait=True)
+    assert kind is ExitJson
+    (recovery,) = result["nodes"][0]["recovery"]
+    assert recovery["node"] is None and "scaled to 1" in recovery["note"]
+    cluster.get_statefulset.assert_called_once_with("pets", "kubia")
+    assert run.sleep.call_count == 0
