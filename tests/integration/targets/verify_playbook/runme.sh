@@ -5,8 +5,11 @@ set -eux
 
 export ANSIBLE_ROLES_PATH=../
 ns="pets-verify-$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')"
-# ansible-test's own arguments (-v, -e @integration_config.yml with pets_kubeconfig) go to every run.
+# ansible-test passes -v and no environment; pets_kubeconfig comes from tests/integration/integration_config.yml.
 test_args=("$@")
+if [ -f ../../integration_config.yml ]; then
+  test_args+=(-e "@../../integration_config.yml")
+fi
 run() {
   ansible-playbook -e "pets_namespace=${ns}" -e pets_replicas=2 -e 'ansible_python_interpreter={{ ansible_playbook_python }}' \
     "${test_args[@]}" "$@"
