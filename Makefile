@@ -12,6 +12,8 @@ export KUBECONFIG := $(CURDIR)/.kube/pets.kubeconfig
 export K8S_AUTH_KUBECONFIG := $(KUBECONFIG)
 export ANSIBLE_COLLECTIONS_PATH := $(BUILD)/playbook-collections
 export PATH := $(BIN):$(PATH)
+# Written by `make cluster`; read when each recipe starts, so it is set once the cluster is up.
+export PETS_PET_IMAGE_BASE = $(shell cat $(CURDIR)/.kube/pet-image-base 2>/dev/null)
 ANSIBLE_TEST_PIP := $(HOME)/.ansible/test/cache/get_pip_24_2.py
 SITE_COLLECTIONS = $(shell $(BIN)/python -c 'import ansible_collections.kubernetes.core as m, pathlib; print(pathlib.Path(m.__path__[0]).parents[1])')
 
@@ -72,8 +74,10 @@ cluster-down:
 smoke: venv cluster
 	$(BIN)/pytest -p no:cacheprovider tests/cluster/test_smoke.py -v
 
+# ansible-test passes no environment to the targets; they read the kubeconfig from this file.
 integration: collection cluster
-	cd $(COLLECTION) && $(BIN)/ansible-test integration --python 3.11 --local --color no $(INTEGRATION_ARGS)
+	echo "pets_kubeconfig: $(KUBECONFIG)" > $(COLLECTION)/tests/integration/integration_config.yml
+	cd $(COLLECTION) && $(BIN)/ansible-test integration --python 3.11 --local --allow-destructive --color no $(INTEGRATION_ARGS)
 
 molecule: collection cluster
 	$(BIN)/molecule test --all

@@ -55,7 +55,7 @@ components() {
 node() {
   stage=pets-node-build-$$
   echo "$K8S_VERSION" >"$PETS_CACHE/version"
-  build_image "$NODE_IMAGE-stage" ../node/Dockerfile "$CLUSTER_DIR"/node/{entrypoint,containerd.toml,kubelet.service,kubelet.slice,10-kubeadm.conf,kubelet.default,default-cni.yaml} \
+  build_image "$NODE_IMAGE-stage" ../node/Dockerfile "$CLUSTER_DIR"/node/{entrypoint,containerd.toml,kubelet.service,kubelet.slice,10-kubeadm.conf,kubelet.default,cni-manifest.txt} \
     "$BIN_DIR"/{kubeadm,kubelet,kubectl} "$PETS_CACHE/version" -- "BASE=$BASE_IMAGE"
   docker rm -f "$stage" >/dev/null 2>&1 || true
   docker run -d --name "$stage" --entrypoint sleep --security-opt seccomp=unconfined "$NODE_IMAGE-stage" infinity

@@ -73,6 +73,9 @@ main() {
     say "cluster '$CLUSTER_NAME' exists but is not healthy: recreating it"
   fi
   step create-cluster create_cluster "$image"
+  # The pet image's base: Debian's nodejs offline, the stock slim Node.js image where a registry answers.
+  if [[ $image == "$STOCK_NODE_IMAGE" ]]; then echo node:22-bookworm-slim; else echo "$IMAGE_REPO/pets-nodejs:bookworm"; fi \
+    >"$(dirname "$PETS_KUBECONFIG")/pet-image-base"
   say "cluster '$CLUSTER_NAME' is up in $((SECONDS - start)) s. Use it with:"
   say "  export KUBECONFIG=$PETS_KUBECONFIG"
   say "  $BIN_DIR/kubectl get nodes"
