@@ -49,6 +49,7 @@ lint: collection
 	ruff check plugins tests
 	yamllint -s .
 	ansible-lint --offline
+	antsibull-changelog lint
 
 # Offline stand-in for ansible-test's pip bootstrap (see docs/testing.md).
 $(ANSIBLE_TEST_PIP): tests/utils/get_pip_standin.py
@@ -72,7 +73,7 @@ cluster-down:
 	bash tests/cluster/down.sh
 
 smoke: venv cluster
-	$(BIN)/pytest -p no:cacheprovider tests/cluster/test_smoke.py -v
+	$(BIN)/pytest -p no:cacheprovider tests/cluster/test_smoke.py -v -rP
 
 # ansible-test passes no environment to the targets; they read the kubeconfig from this file.
 integration: collection cluster
