@@ -21,7 +21,7 @@ SITE_COLLECTIONS = $(shell $(BIN)/python -c 'import ansible_collections.kubernet
 
 help:
 	@echo "make demo          install, bring up the local 3-node cluster, deploy the pets, run the walkthrough checks"
-	@echo "make test          lint, sanity, unit, cluster smoke test and integration (what CI runs)"
+	@echo "make test          lint, sanity, unit, cluster smoke test, integration and molecule (what CI runs)"
 	@echo "make cluster       bring up the local kind cluster '$${PETS_CLUSTER_NAME:-pets}' (kubeconfig: .kube/pets.kubeconfig)"
 	@echo "make cluster-down  remove the cluster, keep the build caches"
 
@@ -87,7 +87,7 @@ demo: collection cluster
 	$(BIN)/ansible-playbook -i playbooks/inventory/kind.yml playbooks/deploy.yml
 	$(BIN)/ansible-playbook -i playbooks/inventory/kind.yml playbooks/verify.yml
 
-test: lint sanity unit smoke integration
+test: lint sanity unit smoke integration molecule
 
 clean:
 	rm -rf $(BUILD) tests/output
