@@ -6,7 +6,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := $(CURDIR)/.venv
 BIN := $(VENV)/bin
-BUILD ?= $(CURDIR)/.build
+# Outside the checkout: inside a git work tree ansible-test lists files with git, and this copy is ignored there.
+BUILD ?= /var/tmp/stateful.pets-build-$(shell printf %s "$(CURDIR)" | sha256sum | cut -c1-8)
 COLLECTION := $(BUILD)/ansible_collections/stateful/pets
 export KUBECONFIG := $(CURDIR)/.kube/pets.kubeconfig
 export K8S_AUTH_KUBECONFIG := $(KUBECONFIG)

@@ -170,3 +170,15 @@ def test_paused_worker_goes_unknown_and_comes_back():
         subprocess.run(["docker", "unpause", worker], check=True)
     back = wait_for(lambda: node_ready(worker) == "True", 60)
     print(f"{worker}: Ready=Unknown {lost:.1f} s after docker pause, Ready {back:.1f} s after docker unpause")
+
+
+def test_make_cluster_when_up_is_a_noop():
+    def node_containers():
+        out = subprocess.run(["docker", "ps", "--filter", "label=io.x-k8s.kind.cluster=pets", "--format", "{{.ID}} {{.Names}}"],
+                             check=True, capture_output=True, text=True).stdout
+        return sorted(out.split("\n"))
+
+    before = node_containers()
+    result = subprocess.run(["bash", str(CLUSTER_DIR / "up.sh")], capture_output=True, text=True, check=True)
+    assert "is already up; nothing to do" in result.stderr
+    assert node_containers() == before
