@@ -62,7 +62,9 @@ host-deps:
 	command -v shellcheck >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck; }
 
 sanity: collection host-deps $(ANSIBLE_TEST_PIP)
-	cd $(COLLECTION) && $(BIN)/ansible-test sanity --python 3.11 --venv --requirements --color no $(SANITY_ARGS)
+	cd $(COLLECTION) && $(BIN)/ansible-test sanity --python 3.11 --venv --requirements --color no $(SANITY_ARGS) 2>&1 | tee $(BUILD)/sanity.log
+	# A run that found no files to test must not pass.
+	! grep -q "All targets skipped" $(BUILD)/sanity.log
 
 unit: collection $(ANSIBLE_TEST_PIP)
 	cd $(COLLECTION) && $(BIN)/ansible-test units --python 3.11 --venv --requirements --color no $(UNIT_ARGS)
