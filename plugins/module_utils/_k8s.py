@@ -128,17 +128,20 @@ class Cluster:
         except Urllib3HTTPError as exc:
             raise _unreachable(exc, self.host) from exc
 
-    # Namespaces and nodes
-    def namespace_exists(self, namespace):
+    def _find(self, kind, namespace, name, func, *args):
+        """Like _call for a read, but None when the object does not exist."""
         try:
-            self.core.read_namespace(namespace)
-            return True
+            return func(*args)
         except ApiException as exc:
             if exc.status == 404:
-                return False
-            raise api_error(exc, "get", "Namespace", None, namespace) from exc
+                return None
+            raise api_error(exc, "get", kind, namespace, name) from exc
         except Urllib3HTTPError as exc:
             raise _unreachable(exc, self.host) from exc
+
+    # Namespaces and nodes
+    def namespace_exists(self, namespace):
+        return self._find("Namespace", None, namespace, self.core.read_namespace, namespace) is not None
 
     def get_node(self, name):
         return self._call("get", "Node", None, name, self.core.read_node, name)
@@ -151,14 +154,7 @@ class Cluster:
 
     def get_node_lease(self, name):
         """The node's heartbeat Lease, or None when there is none."""
-        try:
-            return self.coordination.read_namespaced_lease(name, "kube-node-lease")
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise api_error(exc, "get", "Lease", "kube-node-lease", name) from exc
-        except Urllib3HTTPError as exc:
-            raise _unreachable(exc, self.host) from exc
+        return self._find("Lease", "kube-node-lease", name, self.coordination.read_namespaced_lease, name, "kube-node-lease")
 
     # StatefulSets
     def get_statefulset(self, namespace, name):
@@ -174,14 +170,7 @@ class Cluster:
 
     def find_pod(self, namespace, name):
         """The pod, or None when it does not exist."""
-        try:
-            return self.core.read_namespaced_pod(name, namespace)
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise api_error(exc, "get", "Pod", namespace, name) from exc
-        except Urllib3HTTPError as exc:
-            raise _unreachable(exc, self.host) from exc
+        return self._find("Pod", namespace, name, self.core.read_namespaced_pod, name, namespace)
 
     def list_pods(self, namespace=None, label_selector=None, field_selector=None):
         kwargs = {k: v for k, v in (("label_selector", label_selector), ("field_selector", field_selector)) if v}
@@ -218,14 +207,7 @@ class Cluster:
 
     # Storage
     def find_pvc(self, namespace, name):
-        try:
-            return self.core.read_namespaced_persistent_volume_claim(name, namespace)
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise api_error(exc, "get", "PersistentVolumeClaim", namespace, name) from exc
-        except Urllib3HTTPError as exc:
-            raise _unreachable(exc, self.host) from exc
+        return self._find("PersistentVolumeClaim", namespace, name, self.core.read_namespaced_persistent_volume_claim, name, namespace)
 
     def list_pvcs(self, namespace, label_selector=None):
         kwargs = {"label_selector": label_selector} if label_selector else {}
@@ -286,14 +268,8 @@ class Cluster:
             ("ReplicaSet", self.apps.read_namespaced_replica_set),
             ("DaemonSet", self.apps.read_namespaced_daemon_set),
         ):
-            try:
-                func(name, namespace)
+            if self._find(kind, namespace, name, func, name, namespace) is not None:
                 return kind
-            except ApiException as exc:
-                if exc.status != 404:
-                    raise api_error(exc, "get", kind, namespace, name) from exc
-            except Urllib3HTTPError as exc:
-                raise _unreachable(exc, self.host) from exc
         return None
 
     def watch_named(self, kind, namespace, name, timeout, resource_version=None):
