@@ -7,6 +7,7 @@ from __future__ import annotations
 from unittest import mock
 
 import pytest
+
 from ansible_collections.stateful.pets.plugins.module_utils import _k8s
 from ansible_collections.stateful.pets.plugins.module_utils._k8s import Cluster, K8sError
 
