@@ -1,0 +1,237 @@
+# Copyright (c) stateful.pets contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Benchmark stateful.pets.deploy against kubectl apply + rollout status of the same manifests, on one cluster, in one run.
+
+    .venv/bin/python tests/benchmarks/deploy_bench.py [--kubeconfig .kube/pets.kubeconfig] [--repeat 3] [--write]
+
+Each run starts from a new, empty namespace and ends when the tool returns with 3 replicas Ready:
+- `ansible-playbook -i playbooks/inventory/kind.yml playbooks/deploy.yml`, as `make demo` runs it: validation, the
+  namespace, the pet image role (the image is already on the nodes, so it only checks), volumes, Services, the
+  StatefulSet and the wait in ordinal order;
+- the same with pets_build_image=false, which skips the image check;
+- `kubectl apply` of the manifests the roles' templates render (the namespace, 3 PVs, 2 Services, the StatefulSet),
+  then `kubectl rollout status`.
+The tools take turns, so drifting load hits all of them. An untimed deploy first makes sure the image is on the nodes.
+With --write the figures replace the deploy section of docs/benchmarks.md. Everything it creates is deleted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import glob
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = ROOT / ".venv" / "bin"
+START, END = "<!-- deploy_bench:start -->", "<!-- deploy_bench:end -->"
+HOSTPATH = "/var/cache/stateful-pets/hostpath"  # the kind inventory's hostPath base, shared by every node
+NAME, REPLICAS = "kubia", 3
+OURS, OURS_NO_IMAGE, KUBECTL = "stateful.pets.deploy", "stateful.pets.deploy, pets_build_image=false", "kubectl apply + rollout status"
+TEMPLATES = ("replica_volumes/templates/persistentvolumes.yaml.j2", "services/templates/services.yaml.j2",
+             "statefulset/templates/statefulset.yaml.j2")
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--kubeconfig", default=os.environ.get("KUBECONFIG") or str(ROOT / ".kube" / "pets.kubeconfig"))
+    parser.add_argument("--kubectl", default=(sorted(glob.glob("/var/cache/stateful-pets/bin-*/kubectl")) or ["kubectl"])[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--write", action="store_true", help="write the results into docs/benchmarks.md")
+    return parser.parse_args()
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.prefix = f"pets-dbench-{random.getrandbits(32):08x}"
+        self.namespaces = []
+        self.load = os.getloadavg()
+        self.work = tempfile.mkdtemp(prefix="deploy-bench-")
+        os.makedirs(f"{self.work}/ansible_collections/stateful")
+        os.symlink(ROOT, f"{self.work}/ansible_collections/stateful/pets")
+        base_file = ROOT / ".kube" / "pet-image-base"
+        # The same base `make demo` uses; another base would change the image's content hash and force a rebuild.
+        base = base_file.read_text().strip() if base_file.exists() else ""
+        self.env = dict(os.environ, KUBECONFIG=args.kubeconfig, K8S_AUTH_KUBECONFIG=args.kubeconfig, ANSIBLE_COLLECTIONS_PATH=self.work,
+                        PETS_PET_IMAGE_BASE=base, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_NOCOLOR="1")
+
+    def kubectl(self, *args):
+        done = subprocess.run([self.args.kubectl, "--kubeconfig", self.args.kubeconfig, *args], capture_output=True, text=True,
+                              env=self.env, check=False)
+        if done.returncode:
+            raise RuntimeError(f"kubectl {' '.join(args)} failed: {done.stderr.strip()}")
+        return done.stdout
+
+    def new_namespace(self, tag):
+        namespace = f"{self.prefix}-{tag}"
+        self.namespaces.append(namespace)
+        return namespace
+
+    def render(self, namespaces):
+        """Write <namespace>.yaml for each namespace with the roles' own templates and defaults, as the playbook renders them."""
+        content = "".join(f"{{{{ lookup('ansible.builtin.template', '{ROOT / 'roles' / template}') }}}}\n" for template in TEMPLATES)
+        play = [{
+            "name": "Render the manifests of stateful.pets.deploy", "hosts": "localhost", "gather_facts": False,
+            "vars_files": [str(ROOT / "roles" / role / "defaults" / "main.yml") for role in ("replica_volumes", "services", "statefulset")],
+            "tasks": [{
+                "name": "Render the manifests of one namespace",
+                "ansible.builtin.copy": {"dest": f"{self.work}/{{{{ item }}}}.yaml", "mode": "0600",
+                                         "content": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {{ item }}\n" + content},
+                "loop": namespaces,
+                "vars": {"replica_volumes_name": NAME, "replica_volumes_namespace": "{{ item }}", "replica_volumes_count": REPLICAS,
+                         "replica_volumes_hostpath_base": HOSTPATH, "services_name": NAME, "services_namespace": "{{ item }}",
+                         "statefulset_name": NAME, "statefulset_namespace": "{{ item }}", "statefulset_replicas": REPLICAS},
+            }],
+        }]
+        Path(f"{self.work}/render.yml").write_text(json.dumps(play))
+        self.playbook(f"{self.work}/render.yml", "-c", "local", "-i", "localhost,")
+
+    def playbook(self, *args):
+        done = subprocess.run([str(BIN / "ansible-playbook"), "-e", f"ansible_python_interpreter={BIN / 'python'}", *args],
+                              capture_output=True, text=True, env=self.env, cwd=ROOT, check=False)
+        try:
+            result = json.loads(done.stdout)
+        except ValueError as exc:
+            raise RuntimeError(f"ansible-playbook {' '.join(args)} gave no result: {done.stdout[-2000:]} {done.stderr[-2000:]}") from exc
+        if done.returncode:
+            failed = [t["hosts"]["localhost"].get("msg") for p in result["plays"] for t in p["tasks"]
+                      if t["hosts"].get("localhost", {}).get("failed")]
+            raise RuntimeError(f"ansible-playbook {' '.join(args)} failed: {failed}")
+        return result
+
+    # the tools; each returns (seconds until it returned, seconds of that spent in the pod waits, or None)
+    def run_deploy(self, namespace, build_image=True):
+        started = time.monotonic()
+        result = self.playbook("-i", "playbooks/inventory/kind.yml", "playbooks/deploy.yml", "-e", f"pets_namespace={namespace}",
+                               "-e", f"pets_replicas={REPLICAS}", "-e", f"pets_volumes={REPLICAS}", "-e", f"pets_build_image={build_image}")
+        returned = time.monotonic() - started
+        tasks = [t for p in result["plays"] for t in p["tasks"]]
+        rebuilt = [t["task"]["name"] for t in tasks if "pet image" in t["task"]["name"] and t["hosts"].get("localhost", {}).get("changed")]
+        if rebuilt:
+            raise RuntimeError(f"The deploy into {namespace} built or loaded the pet image ({rebuilt}), so it is not a run with the image already built.")
+        return returned, sum(duration(t) for t in tasks if "Wait until" in t["task"]["name"])
+
+    def run_kubectl(self, namespace):
+        started = time.monotonic()
+        self.kubectl("apply", "-f", f"{self.work}/{namespace}.yaml")
+        self.kubectl("rollout", "status", "-n", namespace, f"statefulset/{NAME}", "--timeout=300s")
+        return time.monotonic() - started, None
+
+    def ready_pods(self, namespace):
+        pods = json.loads(self.kubectl("get", "pods", "-n", namespace, "-l", f"app={NAME}", "-o", "json"))["items"]
+        return sorted(p["metadata"]["name"] for p in pods
+                      if any(c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions", [])))
+
+    def remove(self, namespaces):
+        self.kubectl("delete", "namespace", *namespaces, "--ignore-not-found", "--wait=true", "--timeout=180s")
+        self.kubectl("delete", "persistentvolume", "-l", f"stateful.pets/namespace in ({','.join(namespaces)})", "--ignore-not-found")
+        for namespace in namespaces:
+            shutil.rmtree(f"{HOSTPATH}/{namespace}", ignore_errors=True)
+
+    def timings(self, repeat):
+        kubectl_namespaces = [self.new_namespace(f"k{n}") for n in range(repeat)]
+        self.render(kubectl_namespaces)
+        warm = self.new_namespace("warm")
+        warm_started = time.monotonic()
+        self.playbook("-i", "playbooks/inventory/kind.yml", "playbooks/deploy.yml", "-e", f"pets_namespace={warm}",
+                      "-e", "pets_replicas=1", "-e", "pets_volumes=1")
+        warm_up = time.monotonic() - warm_started
+        self.remove([warm])
+        rows = {OURS: [], OURS_NO_IMAGE: [], KUBECTL: []}
+        for n in range(repeat):
+            for label, tag, tool in ((OURS, "a", self.run_deploy), (OURS_NO_IMAGE, "b", lambda ns: self.run_deploy(ns, build_image=False)),
+                                     (KUBECTL, "k", self.run_kubectl)):
+                namespace = f"{self.prefix}-{tag}{n}" if tag == "k" else self.new_namespace(f"{tag}{n}")
+                returned, waiting = tool(namespace)
+                ready = self.ready_pods(namespace)
+                if ready != [f"{NAME}-{i}" for i in range(REPLICAS)]:
+                    raise RuntimeError(f"{label} returned with only {ready} Ready in {namespace}.")
+                rows[label].append((returned, waiting))
+                self.remove([namespace])
+        return rows, warm_up
+
+    def cleanup(self):
+        try:
+            self.remove(self.namespaces)
+        finally:
+            shutil.rmtree(self.work, ignore_errors=True)
+
+
+def duration(task):
+    """Seconds a task of the json callback took."""
+    span = task["task"]["duration"]
+    return (datetime.datetime.fromisoformat(span["end"]) - datetime.datetime.fromisoformat(span["start"])).total_seconds()
+
+
+def node_count(bench):
+    return len(json.loads(bench.kubectl("get", "nodes", "-o", "json"))["items"])
+
+
+def render(bench, rows, warm_up, started):
+    base = statistics.median(v[0] for v in rows[KUBECTL])
+    lines = [START, "## Deploy: stateful.pets.deploy vs kubectl apply + rollout status", "",
+             f"Measured by `tests/benchmarks/deploy_bench.py` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(started))}, on the local kind cluster "
+             f"({node_count(bench)} nodes), all in one run, with the tools taking turns. Every run deploys {REPLICAS} replicas of `{NAME}` "
+             "(3 hostPath PVs, the headless and the public Service, the StatefulSet, OrderedReady, readiness probe every 2 s) into a new, "
+             "empty namespace and ends when the tool returns with every pod Ready (checked after each run).",
+             f"Host: {os.cpu_count()} CPUs, 1-minute load average {bench.load[0]:.1f} at the start and {os.getloadavg()[0]:.1f} at the end "
+             "(the host is shared, so expect noise).",
+             "The deploy rows run `ansible-playbook -i playbooks/inventory/kind.yml playbooks/deploy.yml` as `make demo` does, including "
+             "starting Ansible; the kubectl row applies the manifests rendered from the roles' own templates (rendering is not timed). "
+             f"An untimed deploy first made sure the pet image was on the nodes ({warm_up:.1f} s); no timed run built or loaded it.", "",
+             "| Tool | Runs | Wall time (s, median) | Min / max (s) | In the pod waits (s, median) | Ratio to kubectl | Overhead share of wall time |",
+             "|---|---|---|---|---|---|---|"]
+    for label, values in rows.items():
+        wall = statistics.median(v[0] for v in values)
+        waits = [v[1] for v in values if v[1] is not None]
+        lines.append(f"| {label} | {len(values)} | {wall:.2f} | {min(v[0] for v in values):.2f} / {max(v[0] for v in values):.2f} | "
+                     + (f"{statistics.median(waits):.2f} | " if waits else "- | ")
+                     + (f"{wall / base:.2f} | {(wall - base) / wall:.0%} |" if label != KUBECTL else "1.00 | - |"))
+    ours = statistics.median(v[0] for v in rows[OURS])
+    share = (ours - base) / ours
+    waits = statistics.median(v[1] for v in rows[OURS])
+    lines += ["", "\"Overhead share\" is (deploy − kubectl) / deploy, from the medians: the part of our wall time that kubectl does not spend.",
+              f"The full deploy took {ours - base:.1f} s more than kubectl; {waits:.1f} s of its {ours:.1f} s were the waits for the pods "
+              "in ordinal order, the rest is starting Ansible, one module process per task, the checks before anything is applied "
+              "and, in the first row, the image check on the nodes.",
+              f"**Target: overhead ≤ 20 % of the wall time. Measured for the full deploy: {share:.0%}, so the target is "
+              f"{'met' if share <= 0.2 else 'not met'}.**", "", END]
+    return "\n".join(lines)
+
+
+def write(section):
+    path = ROOT / "docs" / "benchmarks.md"
+    text = path.read_text() if path.exists() else "# Benchmarks\n\nEach section is written by the script it names; rerun the script to refresh it.\n"
+    if START in text and END in text:
+        text = text[: text.index(START)] + section + text[text.index(END) + len(END):]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    path.write_text(text)
+
+
+def main():
+    args = parse_args()
+    bench = Bench(args)
+    started = time.time()
+    try:
+        rows, warm_up = bench.timings(args.repeat)
+        section = render(bench, rows, warm_up, started)
+    finally:
+        bench.cleanup()
+    print(section)
+    if args.write:
+        write(section)
+
+
+if __name__ == "__main__":
+    main()
