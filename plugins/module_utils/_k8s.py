@@ -128,10 +128,10 @@ class Cluster:
         except Urllib3HTTPError as exc:
             raise _unreachable(exc, self.host) from exc
 
-    def _find(self, kind, namespace, name, func, *args):
-        """Like _call for a read, but None when the object does not exist."""
+    def _find(self, kind, namespace, name, read):
+        """Call `read()` like _call does, but answer None when the object does not exist."""
         try:
-            return func(*args)
+            return read()
         except ApiException as exc:
             if exc.status == 404:
                 return None
@@ -141,7 +141,7 @@ class Cluster:
 
     # Namespaces and nodes
     def namespace_exists(self, namespace):
-        return self._find("Namespace", None, namespace, self.core.read_namespace, namespace) is not None
+        return self._find("Namespace", None, namespace, lambda: self.core.read_namespace(namespace)) is not None
 
     def get_node(self, name):
         return self._call("get", "Node", None, name, self.core.read_node, name)
@@ -154,7 +154,7 @@ class Cluster:
 
     def get_node_lease(self, name):
         """The node's heartbeat Lease, or None when there is none."""
-        return self._find("Lease", "kube-node-lease", name, self.coordination.read_namespaced_lease, name, "kube-node-lease")
+        return self._find("Lease", "kube-node-lease", name, lambda: self.coordination.read_namespaced_lease(name, "kube-node-lease"))
 
     # StatefulSets
     def get_statefulset(self, namespace, name):
@@ -170,7 +170,7 @@ class Cluster:
 
     def find_pod(self, namespace, name):
         """The pod, or None when it does not exist."""
-        return self._find("Pod", namespace, name, self.core.read_namespaced_pod, name, namespace)
+        return self._find("Pod", namespace, name, lambda: self.core.read_namespaced_pod(name, namespace))
 
     def list_pods(self, namespace=None, label_selector=None, field_selector=None):
         kwargs = {k: v for k, v in (("label_selector", label_selector), ("field_selector", field_selector)) if v}
@@ -207,7 +207,7 @@ class Cluster:
 
     # Storage
     def find_pvc(self, namespace, name):
-        return self._find("PersistentVolumeClaim", namespace, name, self.core.read_namespaced_persistent_volume_claim, name, namespace)
+        return self._find("PersistentVolumeClaim", namespace, name, lambda: self.core.read_namespaced_persistent_volume_claim(name, namespace))
 
     def list_pvcs(self, namespace, label_selector=None):
         kwargs = {"label_selector": label_selector} if label_selector else {}
@@ -268,7 +268,7 @@ class Cluster:
             ("ReplicaSet", self.apps.read_namespaced_replica_set),
             ("DaemonSet", self.apps.read_namespaced_daemon_set),
         ):
-            if self._find(kind, namespace, name, func, name, namespace) is not None:
+            if self._find(kind, namespace, name, lambda read=func: read(name, namespace)) is not None:
                 return kind
         return None
 
