@@ -31,6 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks_doc import write_section
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = ROOT / ".venv" / "bin"
 START, END = "<!-- deploy_bench:start -->", "<!-- deploy_bench:end -->"
@@ -209,16 +211,6 @@ def render(bench, rows, warm_up, started):
     return "\n".join(lines)
 
 
-def write(section):
-    path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n\nEach section is written by the script it names; rerun the script to refresh it.\n"
-    if START in text and END in text:
-        text = text[: text.index(START)] + section + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text)
-
-
 def main():
     args = parse_args()
     bench = Bench(args)
@@ -230,7 +222,7 @@ def main():
         bench.cleanup()
     print(section)
     if args.write:
-        write(section)
+        write_section(section, START, END)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks_doc import write_section
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = ROOT / ".venv" / "bin"
 START, END = "<!-- scale_bench:start -->", "<!-- scale_bench:end -->"
@@ -205,16 +207,6 @@ def render(bench, rows, overheads, requests, started):
     return "\n".join(lines)
 
 
-def write(section):
-    path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n\nEach section is written by the script it names; rerun the script to refresh it.\n"
-    if START in text and END in text:
-        text = text[: text.index(START)] + section + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text)
-
-
 def main():
     args = parse_args()
     bench = Bench(args)
@@ -228,7 +220,7 @@ def main():
     section = render(bench, rows, overheads, requests, started)
     print(section)
     if args.write:
-        write(section)
+        write_section(section, START, END)
 
 
 if __name__ == "__main__":
