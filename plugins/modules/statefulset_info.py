@@ -161,7 +161,7 @@ pets:
       node: pets-worker
       phase: Running
       ready: true
-      ready_since: "2026-11-27T12:00:04Z"
+      ready_since: "2026-11-27T12:00:04+00:00"
       claims:
         - name: data-kubia-0
           volume: pets-kubia-0
@@ -192,9 +192,9 @@ pets:
       type: bool
       sample: true
     ready_since:
-      description: When the pod became Ready (its C(Ready) condition's C(lastTransitionTime)), or V(null) when it is not Ready.
+      description: When the pod became Ready (its C(Ready) condition's C(lastTransitionTime), ISO 8601), or V(null) when it is not Ready.
       type: str
-      sample: "2026-11-27T12:00:04Z"
+      sample: "2026-11-27T12:00:04+00:00"
     claims:
       description: One entry per volume claim template, for the claim C(<template>-<statefulset>-<ordinal>).
       type: list
