@@ -291,6 +291,8 @@ class PetsReader:
 
     def _pods_until_ready(self, sts, deadline):
         """The set's pods as soon as every ordinal is Ready, or as last seen at the deadline."""
+        if not not_ready_pets(sts, []):
+            return []  # spec.replicas is 0: no pod to wait for; the status tells when the old ones are gone
         selector = selector_string(sts)
         while True:
             # A watch without a resource version starts with an ADDED event for each existing pod.

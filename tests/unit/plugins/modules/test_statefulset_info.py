@@ -164,6 +164,15 @@ def test_watch_closed_early_by_the_server_is_opened_again():
     assert [c[0] for c in fake.calls if isinstance(c, tuple)].count("watch_pods") == 2
 
 
+def test_wait_on_zero_replicas_follows_the_status_only():
+    fake = FakeCluster(statefulset(replicas=0, ready=0), sts_events=[(2.0, statefulset(replicas=0, ready=0))])
+    fake.sts["status"]["replicas"] = 1  # the last pod is still going away
+    result = read(fake, wait=True, timeout=60)
+    assert result["pets"] == []
+    assert result["waited"] == 2.0
+    assert [c[0] for c in fake.calls if isinstance(c, tuple)] == ["watch_named"]
+
+
 def test_statefulset_deleted_during_the_wait_fails():
     fake = FakeCluster(statefulset(replicas=1, ready=0), pods=[pod(0)])
     fake.watch_named = lambda *args, **kwargs: iter([("DELETED", statefulset())])
