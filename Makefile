@@ -49,7 +49,9 @@ collection: venv
 lint: collection
 	ruff check plugins tests
 	yamllint -s .
-	ansible-lint --offline
+	# A private HOME: a copy of this collection that molecule installed under ~/.ansible would shadow the tree.
+	mkdir -p $(BUILD)/lint-home
+	HOME=$(BUILD)/lint-home ansible-lint --offline
 	antsibull-changelog lint
 
 # Offline stand-in for ansible-test's pip bootstrap (see docs/testing.md).
