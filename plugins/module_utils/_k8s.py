@@ -73,7 +73,10 @@ def api_error(exc, verb, kind, namespace=None, name=None):
     if status == 404:
         msg = f"Cannot {verb} {what}: it was not found. Check the name and the namespace."
     elif status == 403:
-        msg = f"Cannot {verb} {what}: the API server refused it (403). Grant the verb '{verb}' on '{kind}' to this identity in RBAC. Server said: {reason}"
+        group, resource = _rbac_resource(exc, kind)
+        msg = (f"Cannot {verb} {what}: the API server refused it (403). Grant the verb '{verb}' on the resource '{resource}' "
+               f"(API group {group or 'core'}) to this identity in RBAC, for example with a rule {{apiGroups: [\"{group}\"], "
+               f"resources: [\"{resource}\"], verbs: [\"{verb}\"]}}. Server said: {reason}")
     elif status == 401:
         msg = f"Cannot {verb} {what}: the credentials were rejected (401). Check the kubeconfig or token."
     elif status == 409:
@@ -83,6 +86,30 @@ def api_error(exc, verb, kind, namespace=None, name=None):
     else:
         msg = f"Cannot {verb} {what}: the API server answered {status} {getattr(exc, 'reason', '')}. Server said: {reason}"
     return K8sError(msg, status=status)
+
+
+# The RBAC resource (API group, plural) of each kind this collection touches, for when the server does not name it.
+_RBAC_RESOURCES = {
+    "Event": ("", "events"),
+    "Lease": ("coordination.k8s.io", "leases"),
+    "Namespace": ("", "namespaces"),
+    "Node": ("", "nodes"),
+    "PersistentVolumeClaim": ("", "persistentvolumeclaims"),
+    "Pod": ("", "pods"),
+    "StatefulSet": ("apps", "statefulsets"),
+}
+
+
+def _rbac_resource(exc, kind):
+    """(API group, resource) that a 403 is about: from the server's Status details, else from the kind."""
+    group, resource = _RBAC_RESOURCES.get(kind, ("", kind.lower() + "s"))
+    try:
+        details = json.loads(getattr(exc, "body", None) or "{}").get("details") or {}
+    except (ValueError, AttributeError):
+        details = {}
+    if details.get("kind"):
+        return details.get("group", ""), details["kind"]
+    return group, resource
 
 
 def _status_message(exc):

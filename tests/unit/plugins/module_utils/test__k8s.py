@@ -9,7 +9,7 @@ from unittest import mock
 import pytest
 
 from ansible_collections.stateful.pets.plugins.module_utils import _k8s
-from ansible_collections.stateful.pets.plugins.module_utils._k8s import Cluster, K8sError
+from ansible_collections.stateful.pets.plugins.module_utils._k8s import Cluster, K8sError, api_error
 
 
 def api_exception(status, reason=""):
@@ -58,7 +58,27 @@ def test_find_raises_a_sentence_naming_the_object_on_other_errors():
         c.find_pod("shop", "kubia-1")
     assert err.value.status == 403
     assert "Cannot get Pod shop/kubia-1" in err.value.msg
-    assert "Grant the verb 'get' on 'Pod'" in err.value.msg
+    assert "Grant the verb 'get' on the resource 'pods' (API group core)" in err.value.msg
+    assert '{apiGroups: [""], resources: ["pods"], verbs: ["get"]}' in err.value.msg
+
+
+@pytest.mark.parametrize(
+    ("kind", "body", "wanted"),
+    [
+        ("Node", None, "the resource 'nodes' (API group core)"),
+        ("Lease", None, "the resource 'leases' (API group coordination.k8s.io)"),
+        ("StatefulSet", None, "the resource 'statefulsets' (API group apps)"),
+        # The server's Status names the resource, including subresources such as pods/proxy.
+        ("Pod", '{"message": "forbidden", "details": {"name": "kubia-0", "kind": "pods/proxy"}}', "the resource 'pods/proxy' (API group core)"),
+        ("StatefulSet", '{"details": {"group": "apps", "kind": "statefulsets/scale"}}', "the resource 'statefulsets/scale' (API group apps)"),
+    ],
+)
+def test_forbidden_names_the_rbac_resource_and_group(kind, body, wanted):
+    exc = api_exception(403, "Forbidden")
+    exc.body = body
+    err = api_error(exc, "patch", kind, "shop", "kubia-0")
+    assert err.status == 403
+    assert f"Grant the verb 'patch' on {wanted}" in err.msg
 
 
 def test_find_workload_kind_names_the_first_kind_found():
