@@ -53,6 +53,16 @@ def is_unreachable(node):
     return ready_condition(node)[0] in ("Unknown", "Missing")
 
 
+# The guards that only say "the node is not silent yet"; a node being powered off can still report once.
+SILENCE_GUARDS = frozenset(("not_ready", "unreachable_for", "lease_stale"))
+
+
+def awaiting_silence(assessment):
+    """True when the node is refused only by its own silence guards, so it may yet pass them by going quiet."""
+    failed = {g["guard"] for g in assessment["guards"] if not g["passed"]}
+    return bool(failed) and failed <= SILENCE_GUARDS
+
+
 def _guard(name, passed, detail):
     return {"guard": name, "passed": bool(passed), "detail": detail}
 
@@ -255,6 +265,8 @@ def invalid_params(params):
         problems.append(f"max_nodes must be at least 1, not {params['max_nodes']}.")
     if params["wait_timeout"] < 1:
         problems.append(f"wait_timeout must be at least 1 second, not {params['wait_timeout']}.")
+    if params.get("silence_timeout", 0) < 0:
+        problems.append(f"silence_timeout must not be negative, not {params['silence_timeout']}.")
     return problems
 
 

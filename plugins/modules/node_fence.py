@@ -72,6 +72,16 @@ options:
       - Without it the module only cordons and reports what it would do next.
     type: bool
     default: false
+  silence_timeout:
+    description:
+      - Only with O(name). When the node is refused only because it is not silent yet (Ready is not V(Unknown), or
+        its Ready condition or its Lease is younger than O(unreachable_for)), look again every half second for up to
+        this many seconds before refusing.
+      - Meant for the moment right after a fence action, when a node that is being powered off may renew its Lease or
+        report once more. V(0) looks once.
+      - Any other refusal (a partition, an unknown node) is reported at once.
+    type: int
+    default: 0
   out_of_service_taint:
     description:
       - Add the taint C(node.kubernetes.io/out-of-service=nodeshutdown:NoExecute) to a confirmed node, so that Kubernetes
@@ -223,6 +233,7 @@ from ansible_collections.stateful.pets.plugins.module_utils import _fencing as f
 from ansible_collections.stateful.pets.plugins.module_utils._k8s import AUTH_ARG_SPEC, Cluster, K8sError, monotonic
 
 POLL_SECONDS = 2
+SILENCE_POLL_SECONDS = 0.5
 
 
 def _now():
@@ -267,7 +278,7 @@ class NodeFencer:
         self.before[fencing.node_name(node)] = dict(fencing.node_state(node), pods=sorted(f"{p['namespace']}/{p['name']}" for p in pods))
 
     # Fencing
-    def fence(self):
+    def _assess(self):
         nodes = self._nodes()
         named = self._named(nodes) if self.params["name"] else None
         fraction = fencing.fraction_guard(nodes, self.params["max_unreachable_fraction"])
@@ -279,7 +290,20 @@ class NodeFencer:
             assessment["guards"].append(fraction)
             assessment.update(selected=False, actions=[], pending=[], pods_deleted=[], pods_skipped=[], recovery=[])
             assessments.append(assessment)
-            self.results.append(assessment)
+        return nodes, named, fraction, assessments
+
+    def _assess_until_silent(self):
+        timeout = self.params["silence_timeout"] if self.params["name"] else 0
+        deadline = monotonic() + timeout if timeout else None
+        while True:
+            nodes, named, fraction, assessments = self._assess()
+            if deadline is None or not fencing.awaiting_silence(assessments[0]) or monotonic() >= deadline:
+                return nodes, named, fraction, assessments
+            time.sleep(SILENCE_POLL_SECONDS)
+
+    def fence(self):
+        nodes, named, fraction, assessments = self._assess_until_silent()
+        self.results.extend(assessments)
         if not fraction["passed"]:
             raise K8sError(fraction["detail"])
         if named and not assessments[0]["eligible"]:
@@ -318,25 +342,26 @@ class NodeFencer:
         state = fencing.node_state(node)
         after = dict(state, pods=self.before[name]["pods"])
         actions = assessment["actions"] if self.params["fenced_confirmed"] else assessment["pending"]
+        # Each action is recorded once its write succeeded, so a refused write reports only what really happened.
         if not state["unschedulable"]:
-            assessment["actions"].append("cordon")
-            after["unschedulable"] = True
             self._write(
                 self.cluster.patch_node, name, {"spec": {"unschedulable": True}, "metadata": {"annotations": {fencing.FENCED_ANNOTATION: _now().isoformat()}}}
             )
+            assessment["actions"].append("cordon")
+            after["unschedulable"] = True
         if self.params["out_of_service_taint"] and not state["out_of_service_taint"]:
-            actions.append("taint out-of-service")
             if self.params["fenced_confirmed"]:
-                after["out_of_service_taint"] = True
                 self._write(self._taint, name)
-        for pod in delete:
-            actions.append(f"force-delete {pod['namespace']}/{pod['name']}")
+                after["out_of_service_taint"] = True
+            actions.append("taint out-of-service")
         if self.params["fenced_confirmed"]:
-            assessment["pods_deleted"] = [self._force_delete(pod) for pod in delete] if delete else []
-            after["pods"] = []
-            if delete:
+            for pod in delete:
+                assessment["pods_deleted"].append(self._force_delete(pod))
+                actions.append(f"force-delete {pod['namespace']}/{pod['name']}")
                 self.changed = True
+            after["pods"] = []
         else:
+            actions.extend(f"force-delete {pod['namespace']}/{pod['name']}" for pod in delete)
             assessment["pods_deleted"] = []
             assessment["pods_skipped"] = delete + assessment["pods_skipped"]
             for pod in delete:
@@ -344,9 +369,9 @@ class NodeFencer:
         self.after[name] = after
 
     def _write(self, func, *args):
-        self.changed = True
         if not self.check_mode:
             func(*args)
+        self.changed = True
 
     def _taint(self, name):
         # Read-modify-write with the resourceVersion, so that taints added meanwhile are never lost.
@@ -471,6 +496,7 @@ def argument_spec():
         delete_other_pods=dict(type="bool", default=False),
         wait=dict(type="bool", default=False),
         wait_timeout=dict(type="int", default=300),
+        silence_timeout=dict(type="int", default=0),
     )
     return spec
 

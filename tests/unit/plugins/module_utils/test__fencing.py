@@ -211,7 +211,7 @@ def test_budget_guard_names_the_limit():
     assert "at most 1 node(s)" in result["detail"]
 
 
-PARAMS = {"unreachable_for": 40, "max_unreachable_fraction": 0.5, "max_nodes": 1, "wait_timeout": 300}
+PARAMS = {"unreachable_for": 40, "max_unreachable_fraction": 0.5, "max_nodes": 1, "wait_timeout": 300, "silence_timeout": 0}
 
 
 @pytest.mark.parametrize(
@@ -223,6 +223,7 @@ PARAMS = {"unreachable_for": 40, "max_unreachable_fraction": 0.5, "max_nodes": 1
         ({"max_unreachable_fraction": 1.5}, "at most 1"),
         ({"max_nodes": 0}, "max_nodes must be at least 1"),
         ({"wait_timeout": 0}, "wait_timeout must be at least 1"),
+        ({"silence_timeout": -1}, "silence_timeout must not be negative"),
     ],
 )
 def test_invalid_params(change, words):
@@ -246,3 +247,23 @@ def test_pet_expected(statefulset, expected, words):
     result, detail = fencing.pet_expected(old, statefulset)
     assert result is expected
     assert words in detail and "pets/kubia-1" in detail
+
+
+@pytest.mark.parametrize(
+    "ready, since, lease_age, extra_failed, awaiting",
+    [
+        # Right after a fence action: the node renewed its Lease on the way down.
+        ("Unknown", 50, 2, None, True),
+        ("Unknown", 5, 70, None, True),
+        # A node that reports again is not silent either; only time (or the timeout) tells.
+        ("True", 300, 1, None, True),
+        ("Unknown", 50, 70, None, False),
+        # A partition is no silence problem: waiting would not help.
+        ("Unknown", 50, 2, "max_unreachable_fraction", False),
+    ],
+)
+def test_awaiting_silence(ready, since, lease_age, extra_failed, awaiting):
+    assessment = fencing.assess_node(node("w2", ready, since=since), lease(lease_age), NOW, 40)
+    if extra_failed:
+        assessment["guards"].append({"guard": extra_failed, "passed": False, "detail": "refused"})
+    assert fencing.awaiting_silence(assessment) is awaiting

@@ -230,11 +230,25 @@ def test_healthy_cluster_changes_nothing():
 
 def test_forbidden_write_fails_with_the_api_message_and_keeps_results():
     cluster = make_cluster(cluster_3(), [pet("kubia-1", "w2", "u1")])
-    cluster.patch_node.side_effect = K8sError("Cannot patch Node w2: the API server refused it (403). Grant the verb 'patch' on 'Node'.", status=403)
+    refused = "Cannot patch Node w2: the API server refused it (403). Grant the verb 'patch' on the resource 'nodes'."
+    cluster.patch_node.side_effect = K8sError(refused, status=403)
     kind, result = run(cluster)
     assert kind is FailJson
-    assert "Grant the verb 'patch' on 'Node'" in result["msg"]
+    assert "Grant the verb 'patch' on the resource 'nodes'" in result["msg"]
     assert result["nodes"][0]["name"] == "w2"
+    # The refused cordon is neither a change nor an action taken.
+    assert result["changed"] is False
+    assert result["nodes"][0]["actions"] == []
+
+
+def test_a_refused_write_after_a_cordon_reports_only_the_cordon():
+    cluster = make_cluster(cluster_3(), [pet("kubia-1", "w2", "u1")])
+    cluster.force_delete_pod.side_effect = K8sError("Cannot delete Pod pets/kubia-1: the API server refused it (403).", status=403)
+    kind, result = run(cluster, fenced_confirmed=True)
+    assert kind is FailJson and "Cannot delete Pod pets/kubia-1" in result["msg"]
+    assert result["changed"] is True
+    assert result["nodes"][0]["actions"] == ["cordon", "taint out-of-service"]
+    assert result["nodes"][0]["pods_deleted"] == []
 
 
 def test_wait_reports_recovery_on_a_healthy_node():
@@ -254,6 +268,38 @@ def test_wait_times_out_with_the_last_reason():
         kind, result = run(cluster, fenced_confirmed=True, wait=True, wait_timeout=10)
     assert kind is FailJson
     assert "did not come back within 10 s: Pod pets/kubia-1 has not been recreated yet." in result["msg"]
+
+
+def test_silence_timeout_looks_again_until_the_lease_is_stale():
+    # The node renewed its Lease while it was powered off; half a second later the lease is old enough.
+    cluster = make_cluster(cluster_3(unschedulable=True), [pet("kubia-1", "w2", "u1")])
+    cluster.get_node_lease.side_effect = [{"spec": {"renewTime": ago(age)}} for age in (3, 9, 45)]
+    # The clock: the deadline, two looks, then the force-delete's timestamp.
+    with mock.patch.object(node_fence, "monotonic", side_effect=[0.0, 0.5, 1.0, 1.5]):
+        kind, result = run(cluster, name="w2", fenced_confirmed=True, silence_timeout=30)
+    assert kind is ExitJson and result["changed"] is True
+    assert run.sleep.call_args_list == [mock.call(node_fence.SILENCE_POLL_SECONDS)] * 2
+    assert result["nodes"][0]["lease_age_seconds"] == 45
+    assert [c.args[1] for c in cluster.force_delete_pod.call_args_list] == ["kubia-1"]
+
+
+def test_silence_timeout_refuses_a_node_that_stays_alive_and_writes_nothing():
+    cluster = make_cluster(cluster_3(unschedulable=True), [pet("kubia-1", "w2", "u1")], leases={"w2": 2})
+    with mock.patch.object(node_fence, "monotonic", side_effect=[0.0, 0.5, 31.0]):
+        kind, result = run(cluster, name="w2", fenced_confirmed=True, silence_timeout=30)
+    assert kind is FailJson
+    assert "Refusing to fence node w2" in result["msg"] and "renewed 2 s ago" in result["msg"]
+    assert run.sleep.call_count == 1
+    assert_no_write(cluster)
+
+
+def test_silence_timeout_does_not_wait_out_a_partition():
+    nodes = [node("cp"), node("w1", "Unknown", since=60), node("w2", "Unknown", since=60)]
+    cluster = make_cluster(nodes, [pet("kubia-1", "w2", "u1")], leases={"w1": 2, "w2": 2})
+    kind, result = run(cluster, name="w2", fenced_confirmed=True, silence_timeout=30)
+    assert kind is FailJson and "2 of 3 nodes are unreachable" in result["msg"]
+    assert run.sleep.call_count == 0
+    assert_no_write(cluster)
 
 
 def test_invalid_options_fail_before_any_call():
