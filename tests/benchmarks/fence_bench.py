@@ -8,9 +8,12 @@
 Deploys two pets (stateful.pets.deploy, hostPath volumes shared by every kind node), then freezes the worker that runs
 kubia-1 with `docker pause`. The clock starts at the pause; a poll every --poll seconds watches the node and the pet.
 (a) Kubernetes alone: nothing else happens for --observe seconds; the script reports what it saw.
-(b) With the handler: the worker is paused again and, once the node has been Ready=Unknown for --unreachable-for
-    seconds, the stateful.pets.fence playbook runs with `docker stop {node}` as the fence action. The time to the pet
-    Ready elsewhere is split into detection, fence, and recreate plus Ready.
+(b) With the handler, once per fence action in --fence-actions: the worker is paused again and, once the node has been
+    Ready=Unknown for --unreachable-for seconds, the stateful.pets.fence playbook runs with that fence action.
+    `power-off` (tests/cluster/power-off.sh) kills every process of the frozen node before thawing it, like a BMC
+    power-off; `kill` and `stop` are `docker kill` and `docker stop`, which thaw the node first, so its kubelet can
+    report once more before it dies. The time to the pet Ready elsewhere is split into detection, fence, and
+    recreate plus Ready.
 Every node is unpaused or started and unfenced at the end, even on failure; the namespace and its volumes are deleted.
 With --write the figures replace the fencing section of docs/benchmarks.md.
 """
@@ -38,8 +41,14 @@ START, END = "<!-- fence_bench:start -->", "<!-- fence_bench:end -->"
 HOSTPATH = "/var/cache/stateful-pets/hostpath"
 PET = "kubia-1"
 OUT_OF_SERVICE = "node.kubernetes.io/out-of-service"
+# The fence actions (b) can use: a power cut of the frozen node, and the two ways Docker stops a container.
+FENCE_ACTIONS = {
+    "power-off": ["bash", str(ROOT / "tests" / "cluster" / "power-off.sh"), "{node}"],
+    "kill": ["docker", "kill", "{node}"],
+    "stop": ["docker", "stop", "{node}"],
+}
 HANDLER_STEPS = (("cordon", "Cordon the nodes to fence"), ("fence action", "Run the fence action"),
-                 ("wait for silence", "Wait until the fenced nodes are silent"), ("confirmed fence", "Fence the confirmed nodes"))
+                 ("confirmed fence, including its wait for silence", "Fence the confirmed nodes"))
 
 
 def parse_args():
@@ -47,6 +56,8 @@ def parse_args():
     parser.add_argument("--kubeconfig", default=os.environ.get("KUBECONFIG") or str(ROOT / ".kube" / "pets.kubeconfig"))
     parser.add_argument("--observe", type=int, default=600, help="seconds to watch Kubernetes alone in (a) (default 600)")
     parser.add_argument("--unreachable-for", type=int, default=10, help="fencing_unreachable_for of the handler run (default 10)")
+    parser.add_argument("--fence-actions", default="power-off,kill,stop",
+                        help=f"fence actions for (b), comma-separated, from {', '.join(FENCE_ACTIONS)} (default power-off,kill,stop)")
     parser.add_argument("--poll", type=float, default=0.5, help="seconds between two looks at the node and the pet")
     parser.add_argument("--write", action="store_true", help="write the results into docs/benchmarks.md")
     return parser.parse_args()
@@ -95,7 +106,7 @@ class Bench:
     def playbook(self, name, extra, json_output=False):
         env = dict(self.env, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json") if json_output else self.env
         command = [str(BIN / "ansible-playbook"), f"stateful.pets.{name}", "-e", json.dumps(extra)]
-        return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        return Background(command, env, tempfile.mkdtemp(prefix=f"fence-bench-{name}-"))
 
     def module(self, name, module_args):
         command = [str(BIN / "ansible"), "localhost", "-m", f"stateful.pets.{name}", "-a", json.dumps(module_args)]
@@ -105,7 +116,7 @@ class Bench:
         extra = {"pets_namespace": self.namespace, "pets_replicas": 2, "pets_volumes": 2, "pets_build_image": False,
                  "replica_volumes_hostpath_base": HOSTPATH}
         proc = self.playbook("deploy", extra)
-        out, err = proc.communicate()
+        out, err = proc.output()
         if proc.returncode:
             raise RuntimeError(f"Deploying {self.namespace}/kubia failed (the pet image must already be on the nodes: run any "
                                f"integration target that uses setup_pets first): {out[-1500:]} {err[-500:]}")
@@ -163,22 +174,23 @@ class Bench:
         self.restore()
         return {"node": lost, "timeline": timeline, "observed": observed}
 
-    def with_handler(self):
+    def with_handler(self, action):
         lost, old_uid = self.pet_and_node()
         timeline = self.lose(lost)
         proc, started, limit = None, None, 300
         while timeline.now() < limit:
             self.look(timeline, lost, old_uid)
             unknown = timeline.seen.get("node Ready=Unknown")
-            if proc is None and unknown is not None and timeline.now() >= unknown + self.args.unreachable_for + 1:
-                extra = {"pets_namespace": self.namespace, "pets_name": "kubia", "fencing_fence_command": ["docker", "stop", "{node}"],
+            if proc is None and unknown is not None and timeline.now() >= unknown + self.args.unreachable_for:
+                extra = {"pets_namespace": self.namespace, "pets_name": "kubia", "fencing_fence_command": FENCE_ACTIONS[action],
                          "fencing_unreachable_for": self.args.unreachable_for, "fencing_wait": False}
                 proc, started = self.playbook("fence", extra, json_output=True), timeline.now()
             if proc is not None and proc.poll() is not None and (proc.returncode or f"new {PET} Ready on another node" in timeline.seen):
                 break
             time.sleep(self.args.poll)
-        out, err = proc.communicate() if proc else ("", "")
-        return {"node": lost, "timeline": timeline, "started": started, "rc": proc.returncode if proc else None,
+        out, err = proc.output() if proc else ("", "")
+        self.restore()
+        return {"action": action, "node": lost, "timeline": timeline, "started": started, "rc": proc.returncode if proc else None,
                 "steps": handler_steps(out), "error": "" if proc and proc.returncode == 0 else (out[-1500:] + err[-500:])}
 
     def wait(self, what, check, limit=300):
@@ -216,6 +228,26 @@ class Bench:
                 self.core.delete_persistent_volume(pv.metadata.name)
             # The nodes mount this host directory, so the pets' data can be removed from here.
             shutil.rmtree(Path(HOSTPATH) / self.namespace, ignore_errors=True)
+
+
+class Background:
+    """A command run in the background whose output goes to files: a pipe read only at the end would block it once full."""
+
+    def __init__(self, command, env, workdir):
+        self.out, self.err = Path(workdir) / "stdout", Path(workdir) / "stderr"
+        with open(self.out, "w") as out, open(self.err, "w") as err:
+            self.proc = subprocess.Popen(command, stdout=out, stderr=err, text=True, env=env)
+
+    def poll(self):
+        return self.proc.poll()
+
+    @property
+    def returncode(self):
+        return self.proc.returncode
+
+    def output(self):
+        self.proc.wait()
+        return self.out.read_text(), self.err.read_text()
 
 
 def handler_steps(output):
@@ -269,31 +301,53 @@ def render(bench, alone, handled, grace, started, nodes):
     for event in ("node Ready=Unknown", f"old {PET} Ready=False", f"old {PET} Terminating", f"old {PET} deleted",
                   f"new {PET} created", f"new {PET} Ready on another node"):
         lines.append(f"| {event} | {seconds(alone['timeline'].seen.get(event))} |")
-    seen, begun = handled["timeline"].seen, handled["started"]
-    unknown, deleted = seen.get("node Ready=Unknown"), seen.get(f"old {PET} deleted")
-    back = seen.get(f"new {PET} Ready on another node")
-    lines += ["", f"**(b) With the handler**: node {handled['node']} paused; once it had been Ready=Unknown for {bench.args.unreachable_for} s "
-              f"(`fencing_unreachable_for`) the script ran `ansible-playbook stateful.pets.fence` with the fence action `docker stop {{node}}` "
-              "(`fencing_wait: false`: the script itself watches for the pet). Playbook exit code: "
-              f"{handled['rc']}.", "", "| Phase (b) | Seconds |", "|---|---|",
-              f"| detection: pause -> node Ready=Unknown (node-monitor grace) | {seconds(unknown)} |",
-              f"| detection: Unknown for `unreachable_for`, playbook started | {seconds(None if begun is None or unknown is None else begun - unknown)} |",
-              f"| fence: playbook started -> old `{PET}` force-deleted | {seconds(None if begun is None or deleted is None else deleted - begun)} |"]
-    for label, (spent, attempts) in handled["steps"].items():
-        lines.append(f"| ... of which the handler's {label} | {spent:.1f}" + (f" ({attempts} attempts)" if attempts > 1 else "") + " |")
-    lines += [f"| recreate + Ready: old `{PET}` deleted -> new `{PET}` Ready on another node | "
-              f"{seconds(None if back is None or deleted is None else back - deleted)} |",
-              f"| **total: pause -> `{PET}` Ready on another node** | **{seconds(back)}** |", ""]
-    if grace_s is not None and back is not None:
-        target = grace_s + 30
-        lines.append(f"Target for (b): grace ({grace_s} s) + 30 s = {target} s; measured {back:.1f} s, "
-                     + ("**met**." if back <= target else f"**missed by {back - target:.1f} s**."))
-    else:
-        lines.append("Target for (b): grace + 30 s; not evaluated (the grace period or the recovery was not observed).")
-    if handled["error"]:
-        lines += ["", f"The fence playbook failed: `{' '.join(handled['error'].split())[-600:]}`"]
+    lines += ["", f"**(b) With the handler**: the worker that runs `{PET}` paused; once it had been Ready=Unknown for "
+              f"{bench.args.unreachable_for} s (`fencing_unreachable_for`) the script ran `ansible-playbook stateful.pets.fence` with the "
+              "fence action in the column's heading (`fencing_wait: false`: the script itself watches for the pet). "
+              "`tests/cluster/power-off.sh` cuts the power: every process of the frozen node gets SIGKILL before it is thawed, as a BMC "
+              "power-off would, so the node never reports again. `docker kill` and `docker stop` (SIGTERM, then SIGKILL after 10 s) both "
+              "thaw the frozen node first, and its kubelet can then renew its Lease or even report Ready once more; the handler's confirmed "
+              "fence waits until the node is silent again (Ready not True, Ready condition and Lease `unreachable_for` old).", ""]
+    lines += handled_table(handled)
+    for run in handled:
+        if grace_s is not None and run["timeline"].seen.get(f"new {PET} Ready on another node") is not None:
+            back, target = run["timeline"].seen[f"new {PET} Ready on another node"], grace_s + 30
+            lines.append(f"- `{action_text(run['action'])}`: target grace ({grace_s} s) + 30 s = {target} s; measured {back:.1f} s, "
+                         + ("**met**." if back <= target else f"**missed by {back - target:.1f} s**."))
+        else:
+            lines.append(f"- `{action_text(run['action'])}`: target grace + 30 s not evaluated (the grace period or the recovery was not observed).")
+        if run["error"]:
+            lines.append(f"- `{action_text(run['action'])}`: the fence playbook failed: `{' '.join(run['error'].split())[-600:]}`")
     lines += ["", END]
     return "\n".join(lines)
+
+
+def action_text(action):
+    return " ".join(FENCE_ACTIONS[action]).replace(str(ROOT) + "/", "")
+
+
+def handled_table(handled):
+    """One column per fence action: the phases of (b), in seconds."""
+    def phases(run):
+        seen, begun = run["timeline"].seen, run["started"]
+        unknown, deleted = seen.get("node Ready=Unknown"), seen.get(f"old {PET} deleted")
+        back = seen.get(f"new {PET} Ready on another node")
+        rows = {"node": run["node"], "playbook exit code": str(run["rc"]),
+                "detection: pause -> node Ready=Unknown (node-monitor grace)": seconds(unknown),
+                "detection: Unknown for `unreachable_for`, playbook started": seconds(None if begun is None or unknown is None else begun - unknown),
+                f"fence: playbook started -> old `{PET}` force-deleted": seconds(None if begun is None or deleted is None else deleted - begun)}
+        for label, _name in HANDLER_STEPS:
+            spent, attempts = run["steps"].get(label, (None, 1))
+            rows[f"... of which the handler's {label}"] = seconds(spent) + (f" ({attempts} attempts)" if attempts > 1 else "")
+        rows[f"recreate + Ready: old `{PET}` deleted -> new `{PET}` Ready on another node"] = (
+            seconds(None if back is None or deleted is None else back - deleted))
+        rows[f"**total: pause -> `{PET}` Ready on another node**"] = f"**{seconds(back)}**"
+        return rows
+    columns = [phases(run) for run in handled]
+    lines = ["| Phase (b), seconds | " + " | ".join(f"`{action_text(run['action'])}`" for run in handled) + " |",
+             "|---|" + "---|" * len(handled)]
+    lines += [f"| {row} | " + " | ".join(column[row] for column in columns) + " |" for row in columns[0]]
+    return lines + [""]
 
 
 def main():
@@ -303,7 +357,7 @@ def main():
     try:
         bench.deploy()
         alone = bench.alone()
-        handled = bench.with_handler()
+        handled = [bench.with_handler(action) for action in args.fence_actions.split(",")]
         grace, nodes = bench.grace_period(), len(bench.core.list_node().items)
     finally:
         bench.cleanup()
