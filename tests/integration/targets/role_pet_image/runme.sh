@@ -41,8 +41,18 @@ for strategy in kind_load node; do
 done
 
 # Another base name changes the content hash: the API shortcut must not hide that, so the nodes get the new image.
-run=(-e pet_test_tag="$tag" -e pet_test_strategy=kind_load -e pet_test_base_alias=true)
-ansible-playbook converge.yml "${run[@]}" "$@" | tee "$out/run4"
+# Pods on the image are restarted by the handler only with pet_image_rollout, highest ordinal first.
+run=(-e pet_test_tag="$tag" -e pet_test_strategy=kind_load)
+ansible-playbook rollout_setup.yml "${run[@]}" "$@"
+since=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+sleep 1
+ansible-playbook converge.yml "${run[@]}" -e pet_test_base_alias="pets-test/base-alias:$tag" "$@" | tee "$out/run4"
 recap_changed "$out/run4" '[1-9][0-9]*'
 grep -E "TASK \[stateful.pets.pet_image : Load the pet image into kind node" "$out/run4"
 ansible-playbook verify.yml "${run[@]}" -e pet_test_expect=present "$@"
+ansible-playbook rollout_verify.yml "${run[@]}" -e pet_test_rollout_since="$since" -e pet_test_expect_restart=false "$@"
+
+ansible-playbook converge.yml "${run[@]}" -e pet_test_base_alias="pets-test/base-alias2:$tag" \
+  -e pet_image_rollout=true -e pet_image_rollout_name=roll -e pet_image_rollout_namespace="pets-roll-${tag//./-}" "$@" | tee "$out/run5"
+grep -E "RUNNING HANDLER \[stateful.pets.pet_image : Pet_image \| restart the pets on the new image\]" "$out/run5"
+ansible-playbook rollout_verify.yml "${run[@]}" -e pet_test_rollout_since="$since" -e pet_test_expect_restart=true "$@"
