@@ -265,7 +265,7 @@ def invalid_params(params):
         problems.append(f"max_nodes must be at least 1, not {params['max_nodes']}.")
     if params["wait_timeout"] < 1:
         problems.append(f"wait_timeout must be at least 1 second, not {params['wait_timeout']}.")
-    if params.get("silence_timeout", 0) < 0:
+    if params["silence_timeout"] < 0:
         problems.append(f"silence_timeout must not be negative, not {params['silence_timeout']}.")
     return problems
 
