@@ -24,6 +24,22 @@ build_offline_node_image() {
   fi
 }
 
+# kind's --wait covers the control plane only, and `kubectl wait --all` only the Nodes registered so far:
+# a worker whose kubelet has not registered yet would be missed. Wait for all three, then for Ready.
+EXPECTED_NODES=3
+nodes_ready() {
+  local timeout=$1 deadline=$((SECONDS + $1)) count
+  while count=$(kubectl --kubeconfig "$PETS_KUBECONFIG" get nodes -o name 2>/dev/null | wc -l) &&
+    ((count < EXPECTED_NODES)); do
+    if ((SECONDS >= deadline)); then
+      say "only $count of $EXPECTED_NODES nodes of cluster '$CLUSTER_NAME' registered within $timeout s"
+      return 1
+    fi
+    sleep 1
+  done
+  kubectl --kubeconfig "$PETS_KUBECONFIG" wait --for=condition=Ready nodes --all --timeout="$((deadline - SECONDS + 1))s"
+}
+
 # A cluster counts as up only when its three nodes run the wanted image, answer Ready and serve DNS;
 # anything less (a half-created or outdated cluster) is recreated, never reused.
 cluster_healthy() {
@@ -33,7 +49,7 @@ cluster_healthy() {
   [[ $(grep -cx "$image" <<<"$images") -eq 3 && $(wc -l <<<"$images") -eq 3 ]] || return 1
   kind get kubeconfig --name "$CLUSTER_NAME" >"$PETS_KUBECONFIG.tmp" 2>/dev/null || return 1
   mv "$PETS_KUBECONFIG.tmp" "$PETS_KUBECONFIG"
-  kubectl --kubeconfig "$PETS_KUBECONFIG" wait --for=condition=Ready nodes --all --timeout=30s >/dev/null 2>&1 &&
+  nodes_ready 30 >/dev/null 2>&1 &&
     kubectl --kubeconfig "$PETS_KUBECONFIG" -n kube-system wait --for=condition=Available deployment/coredns \
       --timeout=30s >/dev/null 2>&1
 }
@@ -45,7 +61,7 @@ create_cluster() {
   kind delete cluster --name "$CLUSTER_NAME" >/dev/null 2>&1 || true
   kind create cluster --name "$CLUSTER_NAME" --image "$image" --config "$config" \
     --kubeconfig "$PETS_KUBECONFIG" --wait 5m --retain
-  kubectl --kubeconfig "$PETS_KUBECONFIG" wait --for=condition=Ready nodes --all --timeout=180s
+  nodes_ready 180
   kubectl --kubeconfig "$PETS_KUBECONFIG" -n kube-system rollout status deployment/coredns --timeout=180s
 }
 
