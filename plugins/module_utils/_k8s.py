@@ -74,11 +74,15 @@ def api_error(exc, verb, kind, namespace=None, name=None):
         msg = f"Cannot {verb} {what}: it was not found. Check the name and the namespace."
     elif status == 403:
         group, resource = _rbac_resource(exc, kind)
-        msg = (f"Cannot {verb} {what}: the API server refused it (403). Grant the verb '{verb}' on the resource '{resource}' "
+        rbac_verb = "patch" if verb == "apply" else verb  # server-side apply is a PATCH
+        msg = (f"Cannot {verb} {what}: the API server refused it (403). Grant the verb '{rbac_verb}' on the resource '{resource}' "
                f"(API group {group or 'core'}) to this identity in RBAC, for example with a rule {{apiGroups: [\"{group}\"], "
-               f"resources: [\"{resource}\"], verbs: [\"{verb}\"]}}. Server said: {reason}")
+               f"resources: [\"{resource}\"], verbs: [\"{rbac_verb}\"]}}. Server said: {reason}")
     elif status == 401:
         msg = f"Cannot {verb} {what}: the credentials were rejected (401). Check the kubeconfig or token."
+    elif status == 409 and verb == "apply":
+        msg = (f"Cannot apply {what}: another field manager owns a field it sets (409). Leave the field out of the definition, "
+               f"or set force_conflicts to take it over. Server said: {reason}")
     elif status == 409:
         msg = f"Cannot {verb} {what}: it changed on the server meanwhile (409). Run the task again. Server said: {reason}"
     elif status == 422:
@@ -94,8 +98,10 @@ _RBAC_RESOURCES = {
     "Lease": ("coordination.k8s.io", "leases"),
     "Namespace": ("", "namespaces"),
     "Node": ("", "nodes"),
+    "PersistentVolume": ("", "persistentvolumes"),
     "PersistentVolumeClaim": ("", "persistentvolumeclaims"),
     "Pod": ("", "pods"),
+    "Service": ("", "services"),
     "StatefulSet": ("apps", "statefulsets"),
 }
 
@@ -129,8 +135,9 @@ def _unreachable(exc, host):
 class Cluster:
     """Typed access to the API, built from kubernetes.core's connection options."""
 
-    def __init__(self, api_client):
+    def __init__(self, api_client, dynamic=None):
         self.api_client = api_client
+        self.dynamic = dynamic  # kubernetes.core's K8SClient: any kind by apiVersion and kind
         self.core = kubernetes.client.CoreV1Api(api_client)
         self.apps = kubernetes.client.AppsV1Api(api_client)
         self.coordination = kubernetes.client.CoordinationV1Api(api_client)
@@ -145,7 +152,7 @@ class Cluster:
             client = get_api_client(**auth)
         except Exception as exc:  # kubernetes.core raises CoreException; config errors vary
             raise K8sError(f"Cannot build a Kubernetes client from the connection options: {exc}") from exc
-        return cls(client.client.client)
+        return cls(client.client.client, dynamic=client)
 
     def _call(self, verb, kind, namespace, name, func, *args, **kwargs):
         try:
@@ -323,6 +330,43 @@ class Cluster:
             raise _unreachable(exc, self.host) from exc
         finally:
             watcher.stop()
+
+
+    # Any kind, through discovery
+    def _resource(self, obj):
+        try:
+            return self.dynamic.resource(obj["kind"], obj["apiVersion"])
+        except Exception as exc:  # ResourceNotFoundError and friends from discovery
+            raise K8sError(
+                f"The API server at {self.host} serves no kind {obj['kind']} in apiVersion {obj['apiVersion']} ({exc}). "
+                "Check the apiVersion and kind, or install the CRD that defines them. Nothing was applied."
+            ) from exc
+
+    def check_kind(self, obj):
+        """Raise K8sError unless the server serves the kind of `obj`."""
+        self._resource(obj)
+
+    def read_object(self, obj):
+        """The live object with the kind, namespace and name of `obj`, as a dict, or None when there is none."""
+        resource = self._resource(obj)
+        meta = obj["metadata"]
+        namespace = meta.get("namespace") if resource.namespaced else None
+        found = self._find(obj["kind"], namespace, meta["name"], lambda: self.dynamic.client.get(resource, name=meta["name"], namespace=namespace))
+        return found.to_dict() if found is not None else None
+
+    def server_side_apply(self, obj, field_manager, force_conflicts, dry_run=False):
+        """Server-side apply `obj` (a dry run when asked); the object as the server returns it, as a dict."""
+        resource = self._resource(obj)
+        meta = obj["metadata"]
+        namespace = meta.get("namespace") if resource.namespaced else None
+        kwargs = {"field_manager": field_manager, "force_conflicts": force_conflicts}
+        if dry_run:
+            kwargs["dry_run"] = "All"
+        applied = self._call(
+            "apply", obj["kind"], namespace, meta["name"],
+            lambda: self.dynamic.client.server_side_apply(resource, body=obj, name=meta["name"], namespace=namespace, **kwargs),
+        )
+        return applied.to_dict()
 
 
 def _event_time(event):

@@ -333,19 +333,29 @@ class PetsReader:
         }
 
 
-def main():
-    argument_spec = dict(
+def argument_spec():
+    spec = dict(
         name=dict(type="str", required=True),
         namespace=dict(type="str", required=True),
         wait=dict(type="bool", default=False),
         wait_timeout=dict(type="int", default=300),
     )
-    argument_spec.update(AUTH_ARG_SPEC)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    spec.update(AUTH_ARG_SPEC)
+    return spec
+
+
+def run_module(params, check_mode, diff):
+    """The whole run: a result dict, or K8sError. Shared by main() and the in-process action plugin."""
+    del check_mode, diff  # the module only reads
+    validate(params)  # before any connection is made
+    cluster = Cluster.from_params(params)
+    return PetsReader(cluster, params["namespace"], params["name"]).run(params["wait"], params["wait_timeout"])
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     try:
-        validate(module.params)  # before any connection is made
-        cluster = Cluster.from_params(module.params)
-        result = PetsReader(cluster, module.params["namespace"], module.params["name"]).run(module.params["wait"], module.params["wait_timeout"])
+        result = run_module(module.params, module.check_mode, module._diff)
     except K8sError as exc:
         module.fail_json(msg=exc.msg, **exc.details)
     module.exit_json(**result)
