@@ -102,7 +102,10 @@ class Applier:
         A failure names its object; the objects before it stay applied, and a second run after the fix converges.
         """
         for obj in objects:
-            self.cluster.check_kind(obj)  # an unknown kind fails before the first write
+            try:
+                self.cluster.check_kind(obj)  # an unknown kind fails before the first write
+            except K8sError as exc:
+                raise K8sError(f"{exc.msg} Nothing was applied.", status=exc.status) from exc
         rows = []
         for obj in objects:
             rows.append(self.apply_one(obj, check_mode))

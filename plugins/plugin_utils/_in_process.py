@@ -25,12 +25,6 @@ from ansible.utils.vars import merge_hash
 
 from ansible_collections.stateful.pets.plugins.module_utils._k8s import HAS_KUBERNETES, K8sError
 
-try:
-    # The typed API classes load lazily, about 0.4 s; loading them here makes the main process pay once for all tasks.
-    from kubernetes.client import AppsV1Api, CoordinationV1Api, CoreV1Api  # noqa: F401 pylint: disable=unused-import
-except ImportError:
-    pass
-
 
 @contextlib.contextmanager
 def task_environment(env):

@@ -86,3 +86,68 @@ def test_find_workload_kind_names_the_first_kind_found():
     c.apps.read_namespaced_deployment.side_effect = api_exception(404)
     c.apps.read_namespaced_replica_set.return_value = "rs"
     assert c.find_workload_kind("ns", "web") == "ReplicaSet"
+
+
+class Listed:
+    """What the dynamic client returns: an object with to_dict()."""
+
+    def __init__(self, data):
+        self.data = data
+
+    def to_dict(self):
+        return self.data
+
+
+def dynamic_cluster(namespaced):
+    c = cluster()
+    c.dynamic = mock.Mock()
+    c.dynamic.resource.return_value = mock.Mock(namespaced=namespaced)
+    return c
+
+
+@pytest.mark.parametrize(
+    "namespaced, namespace, scope",
+    [(True, "pets", "pets"), (False, "pets", None), (False, None, None)],
+)
+def test_list_objects_lists_in_the_namespace_only_for_namespaced_kinds(namespaced, namespace, scope):
+    c = dynamic_cluster(namespaced)
+    c.dynamic.client.get.return_value = Listed({"items": [{"metadata": {"name": "a"}}]})
+    assert c.list_objects("v1", "Node", namespace) == [{"metadata": {"name": "a"}}]
+    assert c.dynamic.client.get.call_args.kwargs["namespace"] == scope
+
+
+@pytest.mark.parametrize("found, expected", [(Listed({"metadata": {"name": "pets"}}), [{"metadata": {"name": "pets"}}]), (None, [])])
+def test_list_objects_by_name_is_empty_when_the_object_is_missing(found, expected):
+    c = dynamic_cluster(False)
+    if found is None:
+        c.dynamic.client.get.side_effect = api_exception(404)
+    else:
+        c.dynamic.client.get.return_value = found
+    assert c.list_objects("v1", "Namespace", name="pets") == expected
+
+
+def test_an_unknown_kind_names_the_kind_and_the_api_version():
+    c = cluster()
+    c.dynamic = mock.Mock()
+    c.dynamic.resource.side_effect = LookupError("No matches found")
+    with pytest.raises(K8sError, match="serves no kind Kennel in apiVersion pets.example.com/v1"):
+        c.list_objects("pets.example.com/v1", "Kennel")
+
+
+@pytest.mark.parametrize("dry_run, expected", [(True, {"dry_run": "All"}), (False, {})])
+def test_server_side_apply_sends_the_field_manager_and_a_dry_run_only_in_check_mode(dry_run, expected):
+    c = dynamic_cluster(True)
+    c.dynamic.client.server_side_apply.return_value = Listed({"kind": "Service"})
+    obj = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "kubia", "namespace": "pets"}}
+    assert c.server_side_apply(obj, "stateful.pets", True, dry_run=dry_run) == {"kind": "Service"}
+    kwargs = c.dynamic.client.server_side_apply.call_args.kwargs
+    assert kwargs["field_manager"] == "stateful.pets" and kwargs["force_conflicts"] is True
+    assert {k: v for k, v in kwargs.items() if k == "dry_run"} == expected
+
+
+def test_an_apply_conflict_says_how_to_resolve_it():
+    c = dynamic_cluster(True)
+    c.dynamic.client.server_side_apply.side_effect = api_exception(409, "Conflict")
+    obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "greeting", "namespace": "pets"}}
+    with pytest.raises(K8sError, match="Cannot apply ConfigMap pets/greeting: another field manager owns a field .* force_conflicts"):
+        c.server_side_apply(obj, "stateful.pets", False)
