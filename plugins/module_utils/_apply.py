@@ -68,7 +68,7 @@ def project(live, desired):
     if isinstance(desired, dict) and isinstance(live, dict):
         return {key: project(live[key], value) for key, value in desired.items() if key in live}
     if isinstance(desired, list) and isinstance(live, list) and len(desired) == len(live):
-        return [project(item, want) for item, want in zip(live, desired)]
+        return [project(live[index], want) for index, want in enumerate(desired)]
     return copy.deepcopy(live)
 
 
