@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import time
 import traceback
 
@@ -159,6 +160,9 @@ class Cluster:
         if not HAS_KUBERNETES:
             raise K8sError("The Python library 'kubernetes' is required on the host that runs this module. Install it with pip.")
         auth = {key: params.get(key) for key in AUTH_ARG_SPEC if params.get(key) is not None}
+        kubeconfig = auth.get("kubeconfig")
+        if isinstance(kubeconfig, str) and not os.path.exists(os.path.expanduser(kubeconfig)):
+            raise K8sError(f"The kubeconfig file {kubeconfig} does not exist. Point kubeconfig (or K8S_AUTH_KUBECONFIG) at an existing file.")
         try:
             client = get_api_client(**auth)
         except Exception as exc:  # kubernetes.core raises CoreException; config errors vary
@@ -341,7 +345,6 @@ class Cluster:
             raise _unreachable(exc, self.host) from exc
         finally:
             watcher.stop()
-
 
     # Any kind, through discovery
     def _resource(self, obj):

@@ -151,3 +151,13 @@ def test_an_apply_conflict_says_how_to_resolve_it():
     obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "greeting", "namespace": "pets"}}
     with pytest.raises(K8sError, match="Cannot apply ConfigMap pets/greeting: another field manager owns a field .* force_conflicts"):
         c.server_side_apply(obj, "stateful.pets", False)
+
+
+def test_a_kubeconfig_that_does_not_exist_is_named_before_any_client_is_built(tmp_path, monkeypatch):
+    built = mock.Mock()
+    monkeypatch.setattr(_k8s, "get_api_client", built, raising=False)
+    monkeypatch.setattr(_k8s, "HAS_KUBERNETES", True)
+    missing = str(tmp_path / "missing.kubeconfig")
+    with pytest.raises(K8sError, match=f"The kubeconfig file {missing} does not exist"):
+        Cluster.from_params({"kubeconfig": missing})
+    built.assert_not_called()
