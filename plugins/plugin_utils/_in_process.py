@@ -19,6 +19,7 @@ import contextlib
 import os
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.common.parameters import remove_values
 from ansible.module_utils.errors import UnsupportedError
 from ansible.plugins.action import ActionBase
 from ansible.utils.vars import merge_hash
@@ -57,8 +58,9 @@ def run_in_process(module, args, check_mode, diff):
     try:
         result = module.run_module(validated.validated_parameters, check_mode, diff)
     except K8sError as exc:
-        return dict(exc.details, failed=True, msg=exc.msg)
-    return result
+        result = dict(exc.details, failed=True, msg=exc.msg)
+    # As AnsibleModule does: no value of a no_log option (a token, a password) may appear in the result.
+    return remove_values(result, validated._no_log_values)
 
 
 class InProcessModuleAction(ActionBase):

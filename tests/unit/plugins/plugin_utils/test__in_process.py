@@ -24,7 +24,8 @@ class FakeModule:
     @staticmethod
     def argument_spec():
         return {"name": {"type": "str", "required": True}, "wait": {"type": "bool", "default": False},
-                "kubeconfig": {"type": "path", "fallback": (lambda: os.environ.get("FAKE_KUBECONFIG"),)}}
+                "kubeconfig": {"type": "path", "fallback": (lambda: os.environ.get("FAKE_KUBECONFIG"),)},
+                "api_key": {"type": "str", "no_log": True}}
 
     def run_module(self, params, check_mode, diff):
         self.calls.append((params, check_mode, diff))
@@ -72,3 +73,9 @@ def test_the_task_environment_applies_during_the_run_and_is_restored(monkeypatch
         result = run_in_process(FakeModule(), {"name": "kubia"}, check_mode=False, diff=False)
     assert result["seen"]["kubeconfig"] == "/tmp/kc"
     assert "FAKE_KUBECONFIG" not in os.environ and os.environ["FAKE_OTHER"] == "kept"
+
+
+def test_no_log_values_never_reach_the_result():
+    error = K8sError("Cannot build a Kubernetes client: token s3cr3t-token was refused.")
+    result = run_in_process(FakeModule(error), {"name": "kubia", "api_key": "s3cr3t-token"}, check_mode=False, diff=False)
+    assert result["msg"] == "Cannot build a Kubernetes client: token ******** was refused."
