@@ -59,8 +59,13 @@ def run_in_process(module, args, check_mode, diff):
         result = module.run_module(validated.validated_parameters, check_mode, diff)
     except K8sError as exc:
         result = dict(exc.details, failed=True, msg=exc.msg)
-    # As AnsibleModule does: no value of a no_log option (a token, a password) may appear in the result.
-    return remove_values(result, validated._no_log_values)
+    # As AnsibleModule does: no value of a no_log option (a token, a password) may appear in the result. kubeconfig is
+    # no_log because it may be an inline config with credentials; a file name is no secret, and errors must name it.
+    no_log_values = set(validated._no_log_values)
+    kubeconfig = validated.validated_parameters.get("kubeconfig")
+    if isinstance(kubeconfig, str):
+        no_log_values.discard(kubeconfig)
+    return remove_values(result, no_log_values)
 
 
 class InProcessModuleAction(ActionBase):

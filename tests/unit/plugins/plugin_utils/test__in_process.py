@@ -24,7 +24,7 @@ class FakeModule:
     @staticmethod
     def argument_spec():
         return {"name": {"type": "str", "required": True}, "wait": {"type": "bool", "default": False},
-                "kubeconfig": {"type": "path", "fallback": (lambda: os.environ.get("FAKE_KUBECONFIG"),)},
+                "kubeconfig": {"type": "raw", "no_log": True, "fallback": (lambda: os.environ.get("FAKE_KUBECONFIG"),)},
                 "api_key": {"type": "str", "no_log": True}}
 
     def run_module(self, params, check_mode, diff):
@@ -79,3 +79,17 @@ def test_no_log_values_never_reach_the_result():
     error = K8sError("Cannot build a Kubernetes client: token s3cr3t-token was refused.")
     result = run_in_process(FakeModule(error), {"name": "kubia", "api_key": "s3cr3t-token"}, check_mode=False, diff=False)
     assert result["msg"] == "Cannot build a Kubernetes client: token ******** was refused."
+
+
+@pytest.mark.parametrize(
+    "kubeconfig, expected",
+    [
+        ("/tmp/missing.kubeconfig", "The kubeconfig file /tmp/missing.kubeconfig does not exist."),
+        ({"users": [{"user": {"token": "inline-s3cr3t"}}]}, "The kubeconfig file ******** does not exist."),
+    ],
+)
+def test_a_kubeconfig_file_name_stays_readable_but_an_inline_config_is_masked(kubeconfig, expected):
+    secret = kubeconfig if isinstance(kubeconfig, str) else "inline-s3cr3t"
+    error = K8sError(f"The kubeconfig file {secret} does not exist.")
+    result = run_in_process(FakeModule(error), {"name": "kubia", "kubeconfig": kubeconfig}, check_mode=False, diff=False)
+    assert result["msg"] == expected
