@@ -360,12 +360,16 @@ class Cluster:
         """Raise K8sError unless the server serves the kind of `obj`."""
         self._resource(obj)
 
-    def read_object(self, obj):
-        """The live object with the kind, namespace and name of `obj`, as a dict, or None when there is none."""
+    def _target(self, obj):
+        """(resource, namespace, name) that `obj` addresses; the namespace is None for a cluster-scoped kind."""
         resource = self._resource(obj)
         meta = obj["metadata"]
-        namespace = meta.get("namespace") if resource.namespaced else None
-        found = self._find(obj["kind"], namespace, meta["name"], lambda: self.dynamic.client.get(resource, name=meta["name"], namespace=namespace))
+        return resource, (meta.get("namespace") if resource.namespaced else None), meta.get("name")
+
+    def read_object(self, obj):
+        """The live object with the kind, namespace and name of `obj`, as a dict, or None when there is none."""
+        resource, namespace, name = self._target(obj)
+        found = self._find(obj["kind"], namespace, name, lambda: self.dynamic.client.get(resource, name=name, namespace=namespace))
         return found.to_dict() if found is not None else None
 
     def list_objects(self, api_version, kind, namespace=None, name=None):
@@ -374,22 +378,19 @@ class Cluster:
         if name:
             found = self.read_object(probe)
             return [found] if found is not None else []
-        resource = self._resource(probe)
-        scope = namespace if resource.namespaced else None
+        resource, scope, _name = self._target(probe)
         listed = self._call("list", kind, scope, None, lambda: self.dynamic.client.get(resource, namespace=scope))
         return listed.to_dict().get("items") or []
 
     def server_side_apply(self, obj, field_manager, force_conflicts, dry_run=False):
         """Server-side apply `obj` (a dry run when asked); the object as the server returns it, as a dict."""
-        resource = self._resource(obj)
-        meta = obj["metadata"]
-        namespace = meta.get("namespace") if resource.namespaced else None
+        resource, namespace, name = self._target(obj)
         kwargs = {"field_manager": field_manager, "force_conflicts": force_conflicts}
         if dry_run:
             kwargs["dry_run"] = "All"
         applied = self._call(
-            "apply", obj["kind"], namespace, meta["name"],
-            lambda: self.dynamic.client.server_side_apply(resource, body=obj, name=meta["name"], namespace=namespace, **kwargs),
+            "apply", obj["kind"], namespace, name,
+            lambda: self.dynamic.client.server_side_apply(resource, body=obj, name=name, namespace=namespace, **kwargs),
         )
         return applied.to_dict()
 

@@ -46,7 +46,7 @@ cluster_healthy() {
   local image=$1 images
   kind get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME" || return 1
   images=$(docker ps --filter "label=io.x-k8s.kind.cluster=$CLUSTER_NAME" --format '{{.Image}}')
-  [[ $(grep -cx "$image" <<<"$images") -eq 3 && $(wc -l <<<"$images") -eq 3 ]] || return 1
+  [[ $(grep -cx "$image" <<<"$images") -eq $EXPECTED_NODES && $(wc -l <<<"$images") -eq $EXPECTED_NODES ]] || return 1
   kind get kubeconfig --name "$CLUSTER_NAME" >"$PETS_KUBECONFIG.tmp" 2>/dev/null || return 1
   mv "$PETS_KUBECONFIG.tmp" "$PETS_KUBECONFIG"
   nodes_ready 30 >/dev/null 2>&1 &&
