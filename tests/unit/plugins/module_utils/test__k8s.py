@@ -161,3 +161,86 @@ def test_a_kubeconfig_that_does_not_exist_is_named_before_any_client_is_built(tm
     with pytest.raises(K8sError, match=f"The kubeconfig file {missing} does not exist"):
         Cluster.from_params({"kubeconfig": missing})
     built.assert_not_called()
+
+
+class Response:
+    """What the dynamic client returns with serialize=False: the raw response."""
+
+    def __init__(self, data):
+        self.data = data
+
+
+@pytest.mark.parametrize(
+    "call, kind, api_version, kwargs, body, expected",
+    [
+        (lambda c: c.get_statefulset("pets", "kubia"), "StatefulSet", "apps/v1", {"name": "kubia", "namespace": "pets"},
+         b'{"kind": "StatefulSet"}', {"kind": "StatefulSet"}),
+        (lambda c: c.list_pods("pets", label_selector="app=kubia"), "Pod", "v1",
+         {"name": None, "namespace": "pets", "label_selector": "app=kubia"}, b'{"items": [{"metadata": {"name": "kubia-0"}}]}',
+         [{"metadata": {"name": "kubia-0"}}]),
+        (lambda c: c.list_pods(field_selector="spec.nodeName=pets-worker"), "Pod", "v1",
+         {"name": None, "namespace": None, "field_selector": "spec.nodeName=pets-worker"}, b'{"items": []}', []),
+        (lambda c: c.list_pvcs("pets"), "PersistentVolumeClaim", "v1", {"name": None, "namespace": "pets"}, b'{"items": []}', []),
+    ],
+)
+def test_reads_come_as_json_through_the_dynamic_client_without_the_typed_api(call, kind, api_version, kwargs, body, expected):
+    c = dynamic_cluster(True)
+    c.dynamic.client.get.return_value = Response(body)
+    assert call(c) == expected
+    assert c.dynamic.resource.call_args.args == (kind, api_version)
+    assert c.dynamic.client.get.call_args.kwargs == dict(kwargs, serialize=False)  # empty selectors are left out
+    assert c.core.mock_calls == [] and c.apps.mock_calls == []
+
+
+def test_a_failed_read_names_the_object():
+    c = dynamic_cluster(True)
+    c.dynamic.client.get.side_effect = api_exception(404)
+    with pytest.raises(K8sError, match="Cannot get StatefulSet pets/kubia: it was not found") as err:
+        c.get_statefulset("pets", "kubia")
+    assert err.value.status == 404
+
+
+class FakeWatch:
+    """kubernetes.watch.Watch with canned events; remembers the keyword arguments of stream()."""
+
+    def __init__(self, events=(), error=None):
+        self.events, self.error, self.kwargs, self.stopped = list(events), error, None, False
+
+    def stream(self, func, **kwargs):
+        self.kwargs = kwargs
+        yield from self.events
+        if self.error is not None:
+            raise self.error
+
+    def stop(self):
+        self.stopped = True
+
+
+def watching(monkeypatch, watch):
+    fake = mock.Mock()
+    fake.watch.Watch.return_value = watch
+    monkeypatch.setattr(_k8s, "kubernetes", fake, raising=False)
+    return dynamic_cluster(True)
+
+
+@pytest.mark.parametrize(
+    "call, wanted",
+    [
+        (lambda c: c.watch_pods("pets", "app=kubia", 30), {"label_selector": "app=kubia"}),
+        (lambda c: c.watch_named("StatefulSet", "pets", "kubia", 30), {"field_selector": "metadata.name=kubia"}),
+        (lambda c: c.watch_named("Pod", "pets", "kubia-0", 30, resource_version="42"),
+         {"field_selector": "metadata.name=kubia-0", "resource_version": "42"}),
+    ],
+)
+def test_watches_yield_json_objects_and_ask_for_no_typed_models(monkeypatch, call, wanted):
+    watch = FakeWatch([{"type": "ADDED", "object": {"metadata": {"name": "kubia-0"}}}])
+    c = watching(monkeypatch, watch)
+    assert list(call(c)) == [("ADDED", {"metadata": {"name": "kubia-0"}})]
+    assert watch.kwargs == dict(wanted, namespace="pets", serialize=False, timeout_seconds=30, _request_timeout=35)
+    assert watch.stopped
+
+
+def test_a_failed_watch_names_what_it_watched(monkeypatch):
+    c = watching(monkeypatch, FakeWatch(error=api_exception(403, "Forbidden")))
+    with pytest.raises(K8sError, match="Cannot watch Pod objects in namespace pets: the API server refused it .* 'watch'"):
+        list(c.watch_pods("pets", "app=kubia", 5))
