@@ -212,7 +212,8 @@ def render(bench, rows, warm_up, started):
              "The deploy rows run `ansible-playbook -i playbooks/inventory/kind.yml playbooks/deploy.yml` as `make demo` does, including "
              "starting Ansible; the kubectl row applies the manifests rendered from the roles' own templates (rendering is not timed). "
              f"An untimed deploy first made sure the pet image was on the nodes ({warm_up:.1f} s); no timed run built or loaded it.", "",
-             "| Tool | Runs | Wall time (s, median) | Min / max (s) | In the pod waits (s, median; kubectl: rollout status) | Ratio to kubectl | Overhead share of wall time |",
+             "| Tool | Runs | Wall time (s, median) | Min / max (s) | In the pod waits (s, median; kubectl: rollout status) "
+             "| Ratio to kubectl | Overhead share of wall time |",
              "|---|---|---|---|---|---|---|"]
     for label, values in rows.items():
         wall = statistics.median(v[0] for v in values)
