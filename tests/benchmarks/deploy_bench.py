@@ -240,8 +240,8 @@ def render(bench, rows, warm_up, started):
               "the report.",
               f"Outside the waits (wall time minus the wait, median per run) the full deploy spent {ours_outside:.2f} s and kubectl "
               f"{kubectl_outside:.2f} s (its `apply` and starting `rollout status`). The waits themselves ranged from "
-              f"{min(waits_all):.2f} to {max(waits_all):.2f} s across all runs: each pod spends about a second being created on its "
-              "node, and that time varies from run to run on a shared two-CPU host.",
+              f"{min(waits_all):.2f} to {max(waits_all):.2f} s across all runs: they are mostly the pods being created on their nodes one "
+              "after another (OrderedReady), which varies from run to run on a shared two-CPU host.",
               f"The floor rows deploy nothing: each starts `ansible-playbook` and reads one object. With a module process "
               f"(`kubernetes.core.k8s_info`) that takes {floor:.2f} s; in the controller process (`stateful.pets.objects_info`, "
               f"see docs/apply.md) {floor_in_process:.2f} s, a ratio of {floor / floor_in_process:.2f}. The difference is what every "
