@@ -144,7 +144,8 @@ class Bench:
         self.kubectl("apply", "-f", f"{self.work}/{namespace}.yaml")
         applied = time.monotonic()
         self.kubectl("rollout", "status", "-n", namespace, f"statefulset/{NAME}", "--timeout=300s")
-        return time.monotonic() - started, time.monotonic() - applied
+        returned = time.monotonic()
+        return returned - started, returned - applied
 
     def ready_pods(self, namespace):
         pods = json.loads(self.kubectl("get", "pods", "-n", namespace, "-l", f"app={NAME}", "-o", "json"))["items"]
