@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 
 import pytest
@@ -93,3 +94,8 @@ def test_a_kubeconfig_file_name_stays_readable_but_an_inline_config_is_masked(ku
     error = K8sError(f"The kubeconfig file {secret} does not exist.")
     result = run_in_process(FakeModule(error), {"name": "kubia", "kubeconfig": kubeconfig}, check_mode=False, diff=False)
     assert result["msg"] == expected
+
+
+def test_loading_the_plugin_util_froze_the_objects_alive_then():
+    # The controller imports it once, with ansible-core and kubernetes; those objects must not be walked again.
+    assert gc.get_freeze_count() > 0
