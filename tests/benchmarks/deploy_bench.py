@@ -3,16 +3,18 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Benchmark stateful.pets.deploy against kubectl apply + rollout status of the same manifests, on one cluster, in one run.
 
-    .venv/bin/python tests/benchmarks/deploy_bench.py [--kubeconfig .kube/pets.kubeconfig] [--repeat 7] [--write]
+    .venv/bin/python tests/benchmarks/deploy_bench.py [--kubeconfig .kube/pets.kubeconfig] [--repeat 9] [--write]
 
 Each run starts from a new, empty namespace and ends when the tool returns with 3 replicas Ready:
 - `ansible-playbook -i playbooks/inventory/kind.yml playbooks/deploy.yml`, as `make demo` runs it: validation, the
-  namespace, the pet image role (the image is already on the nodes, so it only checks), volumes, Services, the
-  StatefulSet and the wait in ordinal order;
+  pet image role (the image is already on the nodes, so it only checks), volumes, the StatefulSet with its namespace,
+  Services and the wait in ordinal order;
 - the same with pets_build_image=false, which skips the image check;
 - `kubectl apply` of the manifests the roles' templates render (the namespace, 3 PVs, 2 Services, the StatefulSet),
   then `kubectl rollout status`.
-The tools take turns, so drifting load hits all of them. An untimed deploy first makes sure the image is on the nodes.
+The tools take turns, in an order that rotates every round, and each run starts SETTLE seconds after the previous
+cleanup, so that drifting load and the last run's teardown hit all of them alike. An untimed deploy first makes sure
+the image is on the nodes.
 With --write the figures replace the deploy section of docs/benchmarks.md. Everything it creates is deleted.
 """
 
@@ -44,6 +46,7 @@ WAIT_TASK = "Wait for the pets"
 FLOOR = "floor: ansible-playbook with one kubernetes.core.k8s_info task (a module process)"
 FLOOR_IN_PROCESS = "floor: ansible-playbook with one stateful.pets.objects_info task (in the controller process)"
 FLOORS = (FLOOR, FLOOR_IN_PROCESS)
+SETTLE = 3  # seconds between a cleanup and the next timed run, for the kubelets' teardown of the removed pods
 TEMPLATES = ("replica_volumes/templates/persistentvolumes.yaml.j2", "services/templates/services.yaml.j2",
              "statefulset/templates/statefulset.yaml.j2")
 
@@ -52,7 +55,7 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--kubeconfig", default=os.environ.get("KUBECONFIG") or str(ROOT / ".kube" / "pets.kubeconfig"))
     parser.add_argument("--kubectl", default=(sorted(glob.glob("/var/cache/stateful-pets/bin-*/kubectl")) or ["kubectl"])[0])
-    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=9)
     parser.add_argument("--write", action="store_true", help="write the results into docs/benchmarks.md")
     return parser.parse_args()
 
@@ -168,11 +171,14 @@ class Bench:
         warm_up = time.monotonic() - warm_started
         self.remove([warm])
         rows = {OURS: [], OURS_NO_IMAGE: [], KUBECTL: [], FLOOR: [], FLOOR_IN_PROCESS: []}
+        timed = [(OURS, "a", self.run_deploy), (OURS_NO_IMAGE, "b", lambda ns: self.run_deploy(ns, build_image=False)),
+                 (KUBECTL, "k", self.run_kubectl)]
+        floors = [(FLOOR, "f", self.run_floor), (FLOOR_IN_PROCESS, "g", lambda ns: self.run_floor(ns, "stateful.pets.objects_info"))]
         for n in range(repeat):
-            for label, tag, tool in ((OURS, "a", self.run_deploy), (OURS_NO_IMAGE, "b", lambda ns: self.run_deploy(ns, build_image=False)),
-                                     (KUBECTL, "k", self.run_kubectl), (FLOOR, "f", self.run_floor),
-                                     (FLOOR_IN_PROCESS, "g", lambda ns: self.run_floor(ns, "stateful.pets.objects_info"))):
+            # The order rotates, so each tool runs first, second and third equally often when repeat is a multiple of 3.
+            for label, tag, tool in timed[n % 3:] + timed[:n % 3] + floors:
                 namespace = f"{self.prefix}-{tag}{n}" if tag == "k" else self.new_namespace(f"{tag}{n}")
+                time.sleep(SETTLE)
                 returned, waiting = tool(namespace)
                 if label in FLOORS:
                     rows[label].append((returned, waiting))
@@ -205,7 +211,8 @@ def render(bench, rows, warm_up, started):
     base = statistics.median(v[0] for v in rows[KUBECTL])
     lines = [START, "## Deploy: stateful.pets.deploy vs kubectl apply + rollout status", "",
              f"Measured by `tests/benchmarks/deploy_bench.py` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(started))}, on the local kind cluster "
-             f"({node_count(bench)} nodes), all in one run, with the tools taking turns. Every run deploys {REPLICAS} replicas of `{NAME}` "
+             f"({node_count(bench)} nodes), all in one run, with the tools taking turns in an order that rotates every round and each run "
+             f"starting {SETTLE} s after the previous cleanup. Every run deploys {REPLICAS} replicas of `{NAME}` "
              "(3 hostPath PVs, the headless and the public Service, the StatefulSet, OrderedReady, readiness probe every 2 s) into a new, "
              "empty namespace and ends when the tool returns with every pod Ready (checked after each run).",
              f"Host: {os.cpu_count()} CPUs, 1-minute load average {bench.load[0]:.1f} at the start and {os.getloadavg()[0]:.1f} at the end "
@@ -226,6 +233,7 @@ def render(bench, rows, warm_up, started):
                      + f"{wall / base:.2f} | {row_share} |")
     ours = statistics.median(v[0] for v in rows[OURS])
     share = (ours - base) / ours
+    no_image = statistics.median(v[0] for v in rows[OURS_NO_IMAGE])
     waits = statistics.median(v[1] for v in rows[OURS])
     floor = statistics.median(v[0] for v in rows[FLOOR])
     floor_in_process = statistics.median(v[0] for v in rows[FLOOR_IN_PROCESS])
@@ -248,7 +256,7 @@ def render(bench, rows, warm_up, started):
               f"see docs/apply.md) {floor_in_process:.2f} s, a ratio of {floor / floor_in_process:.2f}. The difference is what every "
               "Kubernetes task of the deploy used to pay.",
               f"**Target: overhead ≤ 20 % of the wall time. Measured for the full deploy: {share:.0%}, so the target is "
-              f"{'met' if share <= 0.2 else 'not met'}.**", "", END]
+              f"{'met' if share <= 0.2 else 'not met'}** (without the image check: {(no_image - base) / no_image:.0%}).", "", END]
     return "\n".join(lines)
 
 
