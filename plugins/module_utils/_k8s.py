@@ -313,17 +313,19 @@ class Cluster:
 
     # Reads and watches as plain JSON through the dynamic client: no typed API classes to import (about half a
     # second of CPU, which a rollout waiting on two cores would feel) and no model objects to build.
+    def _plain_request(self, kind, params):
+        """The resource of `kind` (one of API_VERSIONS) and the parameters that are set, for the JSON reads and watches."""
+        return self._resource({"kind": kind, "apiVersion": API_VERSIONS[kind]}), {key: value for key, value in params.items() if value}
+
     def _get_json(self, kind, namespace, name=None, **params):
         """One object (`name`) or a list, as the API's JSON; a list spans all namespaces when `namespace` is None."""
-        resource = self._resource({"kind": kind, "apiVersion": API_VERSIONS[kind]})
-        params = {key: value for key, value in params.items() if value}
+        resource, params = self._plain_request(kind, params)
         response = self._call("get" if name else "list", kind, namespace, name,
                               lambda: self.dynamic.client.get(resource, name=name, namespace=namespace, serialize=False, **params))
         return json.loads(response.data)
 
     def _watch(self, kind, namespace, name, timeout, **params):
-        resource = self._resource({"kind": kind, "apiVersion": API_VERSIONS[kind]})
-        params = {key: value for key, value in params.items() if value}
+        resource, params = self._plain_request(kind, params)
         watcher = kubernetes.watch.Watch()
         try:
             for event in watcher.stream(resource.get, namespace=namespace, serialize=False, timeout_seconds=max(1, int(timeout)),
