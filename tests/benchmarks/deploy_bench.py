@@ -7,8 +7,8 @@
 
 Each run starts from a new, empty namespace and ends when the tool returns with 3 replicas Ready:
 - `ansible-playbook -i playbooks/inventory/kind.yml playbooks/deploy.yml`, as `make demo` runs it: validation, the
-  pet image role (the image is already on the nodes, so it only checks), the namespace, volumes and StatefulSet in one
-  apply, Services and the wait in ordinal order;
+  pet image role (the image is already on the nodes, so it only checks), the namespace, volumes, Services and StatefulSet in
+  one apply, and the wait in ordinal order;
 - the same with pets_build_image=false, which skips the image check;
 - `kubectl apply` of the manifests the roles' templates render (the namespace, 3 PVs, 2 Services, the StatefulSet),
   then `kubectl rollout status`.
