@@ -234,6 +234,13 @@ from ansible_collections.stateful.pets.plugins.module_utils._k8s import AUTH_ARG
 
 POLL_SECONDS = 2
 SILENCE_POLL_SECONDS = 0.5
+CONFLICT_ATTEMPTS = 5  # read-modify-writes of one node, as client-go's RetryOnConflict allows
+
+
+def _unfence_body(node):
+    """Uncordon, drop the out-of-service taint (keeping every other taint) and the fenced annotation."""
+    return {"metadata": {"annotations": {fencing.FENCED_ANNOTATION: None}},
+            "spec": {"unschedulable": False, "taints": fencing.taints_without_out_of_service(node)}}
 
 
 def _now():
@@ -374,10 +381,24 @@ class NodeFencer:
         self.changed = True
 
     def _taint(self, name):
-        # Read-modify-write with the resourceVersion, so that taints added meanwhile are never lost.
-        node = self.cluster.to_dict(self.cluster.get_node(name))
-        body = {"metadata": {"resourceVersion": node["metadata"]["resourceVersion"]}, "spec": {"taints": fencing.taints_with_out_of_service(node)}}
-        self.cluster.patch_node(name, body)
+        self._patch_node_fresh(name, self.cluster.to_dict(self.cluster.get_node(name)),
+                               lambda node: {"metadata": {}, "spec": {"taints": fencing.taints_with_out_of_service(node)}})
+
+    def _patch_node_fresh(self, name, node, body_for):
+        """Patch the node with body_for(node) under its resourceVersion, so that no taint added meanwhile is lost.
+
+        On a conflict (409) read the node again and rebuild the body: the kubelet and the node controllers update a
+        node that has just come back several times in its first seconds, so a stale resourceVersion is expected then.
+        """
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            body = body_for(node)
+            body["metadata"]["resourceVersion"] = node["metadata"]["resourceVersion"]
+            try:
+                return self.cluster.patch_node(name, body)
+            except K8sError as exc:
+                if exc.status != 409 or attempt == CONFLICT_ATTEMPTS:
+                    raise
+            node = self.cluster.to_dict(self.cluster.get_node(name))
 
     def _force_delete(self, pod):
         entry = dict(pod)
@@ -460,11 +481,7 @@ class NodeFencer:
             if state["unschedulable"]:
                 entry["actions"].append("uncordon")
             if entry["actions"] or annotated:
-                body = {
-                    "metadata": {"resourceVersion": node["metadata"]["resourceVersion"], "annotations": {fencing.FENCED_ANNOTATION: None}},
-                    "spec": {"unschedulable": False, "taints": fencing.taints_without_out_of_service(node)},
-                }
-                self._write(self.cluster.patch_node, name, body)
+                self._write(self._patch_node_fresh, name, node, _unfence_body)
 
     def _await_ready(self, node):
         if not self.params["wait"] or self.check_mode:

@@ -328,6 +328,38 @@ def test_unfence_removes_taint_and_uncordons_a_ready_node():
     assert result["diff"]["before"]["w2"] == {"unschedulable": True, "out_of_service_taint": True}
 
 
+def test_unfence_reads_the_node_again_and_retries_when_it_changed_meanwhile():
+    fenced = node("w2", "True", unschedulable=True, taints=[dict(fencing.OUT_OF_SERVICE_TAINT)])
+    added = {"key": "example.com/added", "effect": "NoSchedule"}
+    fresh = node("w2", "True", unschedulable=True, taints=[dict(fencing.OUT_OF_SERVICE_TAINT), added])
+    fresh["metadata"]["resourceVersion"] = "8"
+    cluster = make_cluster([node("cp"), fenced])
+    cluster.get_node.side_effect = lambda name: fresh
+    cluster.patch_node.side_effect = [K8sError("Cannot patch Node w2: it changed on the server meanwhile (409).", status=409), None]
+    kind, result = run(cluster, state="absent", name="w2")
+    assert kind is ExitJson and result["changed"] is True
+    first, second = cluster.patch_node.call_args_list
+    assert first.args[1]["metadata"]["resourceVersion"] == "7"
+    # The second body comes from the node as it is now: its resourceVersion, and the taint added meanwhile kept.
+    assert second.args[1] == {
+        "metadata": {"resourceVersion": "8", "annotations": {fencing.FENCED_ANNOTATION: None}},
+        "spec": {"unschedulable": False, "taints": [added]},
+    }
+
+
+@pytest.mark.parametrize("errors, patches", [
+    ([K8sError("Cannot patch Node w2: the API server refused it (403).", status=403)], 1),
+    ([K8sError("Cannot patch Node w2: it changed on the server meanwhile (409).", status=409)] * node_fence.CONFLICT_ATTEMPTS,
+     node_fence.CONFLICT_ATTEMPTS),
+])
+def test_unfence_retries_only_conflicts_and_only_a_few_times(errors, patches):
+    cluster = make_cluster([node("cp"), node("w2", "True", unschedulable=True)])
+    cluster.patch_node.side_effect = errors
+    kind, result = run(cluster, state="absent", name="w2")
+    assert kind is FailJson and result["msg"] == errors[-1].msg
+    assert cluster.patch_node.call_count == patches
+
+
 def test_unfence_check_mode_and_idempotence():
     tainted = [node("cp"), node("w2", "True", unschedulable=True, taints=[dict(fencing.OUT_OF_SERVICE_TAINT)])]
     cluster = make_cluster(tainted)
