@@ -11,6 +11,9 @@ CLUSTER_NAME=${PETS_CLUSTER_NAME:-pets}
 PETS_CACHE=${PETS_CACHE:-/var/cache/stateful-pets}
 PETS_KUBECONFIG=${PETS_KUBECONFIG:-$REPO_ROOT/.kube/pets.kubeconfig}
 PETS_HOSTPATH_DIR=${PETS_HOSTPATH_DIR:-$PETS_CACHE/hostpath}
+# Each node's own disk: the host directory $PETS_NODE_DISKS_DIR/node<N>, mounted at $PETS_NODE_DISK_PATH in node N only.
+PETS_NODE_DISKS_DIR=${PETS_NODE_DISKS_DIR:-$PETS_CACHE/node-disks}
+PETS_NODE_DISK_PATH=/var/lib/stateful-pets
 LOG_DIR=$PETS_CACHE/logs
 
 # Each cache key hashes the pins and the scripts or files that shape that output.

@@ -37,9 +37,10 @@ def pins():
 
 def cluster_env():
     """What tests/cluster/lib.sh computes: the kubeconfig, the hostPath directory and the kubectl to use."""
-    script = f". {shlex.quote(str(CLUSTER_DIR / 'lib.sh'))}; echo \"$PETS_KUBECONFIG\"; echo \"$PETS_HOSTPATH_DIR\"; echo \"$BIN_DIR\""
+    names = ("PETS_KUBECONFIG", "PETS_HOSTPATH_DIR", "BIN_DIR", "PETS_NODE_DISK_PATH")
+    script = f". {shlex.quote(str(CLUSTER_DIR / 'lib.sh'))}; " + "; ".join(f'echo "${name}"' for name in names)
     out = subprocess.run(["bash", "-c", script], check=True, capture_output=True, text=True).stdout.split("\n")
-    return {"kubeconfig": out[0], "hostpath": out[1], "kubectl": os.path.join(out[2], "kubectl")}
+    return {"kubeconfig": out[0], "hostpath": out[1], "kubectl": os.path.join(out[2], "kubectl"), "node_disk": out[3]}
 
 
 ENV = cluster_env()
@@ -158,6 +159,19 @@ def test_hostpath_is_shared_between_workers(namespace):
     wait_ready(namespace, "writer")
     seen = subprocess.run(["docker", "exec", WORKERS[1], "cat", f"{directory}/proof"], capture_output=True, text=True, check=True).stdout
     assert seen.strip() == token
+
+
+def test_node_disk_is_private_to_its_node(namespace):
+    directory = f"{ENV['node_disk']}/{namespace}"
+    token = uuid.uuid4().hex
+    volume = [{"name": "own", "hostPath": {"path": directory, "type": "DirectoryOrCreate"}}]
+    mount = [{"name": "own", "mountPath": "/own"}]
+    apply(namespace, pod("local-writer", WORKERS[0], f"echo {token} > /own/proof && sleep infinity", volume, mount))
+    wait_ready(namespace, "local-writer")
+    here = subprocess.run(["docker", "exec", WORKERS[0], "cat", f"{directory}/proof"], capture_output=True, text=True, check=True)
+    assert here.stdout.strip() == token
+    elsewhere = subprocess.run(["docker", "exec", WORKERS[1], "test", "-e", f"{directory}/proof"], check=False)
+    assert elsewhere.returncode != 0, f"{WORKERS[1]} sees {directory}/proof, which only {WORKERS[0]} wrote"
 
 
 def test_paused_worker_goes_unknown_and_comes_back():

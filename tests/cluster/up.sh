@@ -40,11 +40,13 @@ nodes_ready() {
   kubectl --kubeconfig "$PETS_KUBECONFIG" wait --for=condition=Ready nodes --all --timeout="$((deadline - SECONDS + 1))s"
 }
 
-# A cluster counts as up only when its three nodes run the wanted image, answer Ready and serve DNS;
-# anything less (a half-created or outdated cluster) is recreated, never reused.
+# A cluster counts as up only when it was made from the current configuration, its three nodes run the wanted
+# image, answer Ready and serve DNS; anything less (a half-created or outdated cluster) is recreated, never reused.
 cluster_healthy() {
   local image=$1 images
   kind get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME" || return 1
+  # A cluster made from an older configuration (other mounts, other flags) is recreated too.
+  cmp -s <(render_config) "$PETS_CACHE/kind-$CLUSTER_NAME.yaml" || return 1
   images=$(docker ps --filter "label=io.x-k8s.kind.cluster=$CLUSTER_NAME" --format '{{.Image}}')
   [[ $(grep -cx "$image" <<<"$images") -eq $EXPECTED_NODES && $(wc -l <<<"$images") -eq $EXPECTED_NODES ]] || return 1
   kind get kubeconfig --name "$CLUSTER_NAME" >"$PETS_KUBECONFIG.tmp" 2>/dev/null || return 1
@@ -54,10 +56,16 @@ cluster_healthy() {
       --timeout=30s >/dev/null 2>&1
 }
 
+# The kind configuration with this host's directories filled in.
+render_config() {
+  sed -e "s|@HOSTPATH_DIR@|$PETS_HOSTPATH_DIR|g" -e "s|@NODE_DISKS_DIR@|$PETS_NODE_DISKS_DIR|g" \
+    -e "s|@NODE_DISK_PATH@|$PETS_NODE_DISK_PATH|g" "$CLUSTER_DIR/kind.yaml.in"
+}
+
 create_cluster() {
   local image=$1 config=$PETS_CACHE/kind-$CLUSTER_NAME.yaml
-  mkdir -p "$PETS_HOSTPATH_DIR" "$(dirname "$PETS_KUBECONFIG")"
-  sed "s|@HOSTPATH_DIR@|$PETS_HOSTPATH_DIR|g" "$CLUSTER_DIR/kind.yaml.in" >"$config"
+  mkdir -p "$PETS_HOSTPATH_DIR" "$PETS_NODE_DISKS_DIR"/node{0,1,2} "$(dirname "$PETS_KUBECONFIG")"
+  render_config >"$config"
   kind delete cluster --name "$CLUSTER_NAME" >/dev/null 2>&1 || true
   kind create cluster --name "$CLUSTER_NAME" --image "$image" --config "$config" \
     --kubeconfig "$PETS_KUBECONFIG" --wait 5m --retain
