@@ -7,13 +7,13 @@
 Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
 Do not use this from other collections or standalone plugins/modules!
 
-Everything here works on plain dicts in the API's camelCase form (as returned by
-Cluster.as_dict) and never calls the API, so unit tests exercise it directly.
+Everything here works on plain dicts in the API's camelCase form (as Cluster
+returns them) and never calls the API, so unit tests exercise it directly.
 """
 
 from __future__ import annotations
 
-import datetime
+from ansible_collections.stateful.pets.plugins.module_utils._predicates import controller_of, is_running_ready, node_readiness, seconds_since
 
 OUT_OF_SERVICE_KEY = "node.kubernetes.io/out-of-service"
 OUT_OF_SERVICE_TAINT = {"key": OUT_OF_SERVICE_KEY, "value": "nodeshutdown", "effect": "NoExecute"}
@@ -23,34 +23,13 @@ MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
 MIN_UNREACHABLE_FOR = 10
 
 
-def parse_time(value):
-    """A timezone-aware datetime from an API timestamp (datetime or ISO string), or None."""
-    if value is None or isinstance(value, datetime.datetime):
-        return value
-    text = str(value).replace("Z", "+00:00")
-    return datetime.datetime.fromisoformat(text)
-
-
-def _seconds_since(stamp, now):
-    stamp = parse_time(stamp)
-    return None if stamp is None else max(0.0, (now - stamp).total_seconds())
-
-
 def node_name(node):
     return node["metadata"]["name"]
 
 
-def ready_condition(node):
-    """(status, lastTransitionTime) of the Ready condition; status is 'Missing' when there is none."""
-    for cond in (node.get("status") or {}).get("conditions") or []:
-        if cond.get("type") == "Ready":
-            return cond.get("status") or "Unknown", cond.get("lastTransitionTime")
-    return "Missing", None
-
-
 def is_unreachable(node):
     """The node controller lost contact: Ready is Unknown (or was never reported)."""
-    return ready_condition(node)[0] in ("Unknown", "Missing")
+    return node_readiness(node)[0] in ("Unknown", "Missing")
 
 
 # The guards that only say "the node is not silent yet"; a node being powered off can still report once.
@@ -70,10 +49,10 @@ def _guard(name, passed, detail):
 def assess_node(node, lease, now, unreachable_for):
     """Evaluate the per-node guards; return a dict with `guards`, `eligible` and a `refusal` sentence."""
     name = node_name(node)
-    status, since = ready_condition(node)
-    unknown_for = _seconds_since(since, now)
+    status, since = node_readiness(node)
+    unknown_for = seconds_since(since, now)
     renewed = (lease or {}).get("spec", {}).get("renewTime") if lease else None
-    lease_age = _seconds_since(renewed, now)
+    lease_age = seconds_since(renewed, now)
 
     guards = []
     if status == "True":
@@ -144,15 +123,8 @@ def order_candidates(assessments):
     return sorted(eligible, key=lambda a: (-(a["unreachable_seconds"] or 0.0), a["name"]))
 
 
-def _owner(pod):
-    for owner in pod["metadata"].get("ownerReferences") or []:
-        if owner.get("controller"):
-            return owner
-    return None
-
-
 def pod_entry(pod):
-    owner = _owner(pod)
+    owner = controller_of(pod)
     meta = pod["metadata"]
     return {
         "namespace": meta["namespace"],
@@ -164,7 +136,7 @@ def pod_entry(pod):
 
 
 def is_pet(pod):
-    owner = _owner(pod)
+    owner = controller_of(pod)
     return bool(owner) and owner.get("kind") == "StatefulSet"
 
 
@@ -211,13 +183,6 @@ def is_fenced_by_us(node):
     return FENCED_ANNOTATION in ((node.get("metadata") or {}).get("annotations") or {}) or has_out_of_service_taint(node)
 
 
-def _pod_ready(pod):
-    for cond in (pod.get("status") or {}).get("conditions") or []:
-        if cond.get("type") == "Ready":
-            return cond.get("status") == "True"
-    return False
-
-
 def pet_recovered(old, pod, fenced_nodes):
     """(done, detail): is `pod` the replacement of `old` (same name, new UID, healthy node, Ready, same claims)?"""
     label = f"{old['namespace']}/{old['name']}"
@@ -232,7 +197,7 @@ def pet_recovered(old, pod, fenced_nodes):
         return False, f"Pod {label} is not scheduled yet."
     if node in fenced_nodes:
         return False, f"Pod {label} was placed on fenced node {node}."
-    if not _pod_ready(pod):
+    if not is_running_ready(pod):
         return False, f"Pod {label} runs on {node} but is not Ready yet."
     claims = pod_entry(pod)["claims"]
     if claims != old["claims"]:

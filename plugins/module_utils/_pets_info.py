@@ -7,7 +7,7 @@
 Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
 Do not use this from other collections or standalone plugins/modules!
 
-Objects are plain dicts in the API's own JSON form (camelCase keys, RFC 3339 time strings), as Cluster.to_dict
+Objects are plain dicts in the API's own JSON form (camelCase keys, RFC 3339 time strings), as Cluster
 returns them, so everything here runs without a cluster and without AnsibleModule.
 """
 
@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.stateful.pets.plugins.module_utils._scale import claim_templates, condition, is_running_ready, is_terminating
+from ansible_collections.stateful.pets.plugins.module_utils._predicates import condition, controller_of, is_running_ready, is_terminating
+from ansible_collections.stateful.pets.plugins.module_utils._scale import claim_templates
 
 
 def replicas(statefulset):
@@ -25,10 +26,8 @@ def replicas(statefulset):
 
 
 def _controlled_by_other(pod, statefulset):
-    for owner in pod.get("metadata", {}).get("ownerReferences") or []:
-        if owner.get("controller"):
-            return owner.get("kind") != "StatefulSet" or owner.get("name") != statefulset["metadata"]["name"]
-    return False
+    owner = controller_of(pod)
+    return owner is not None and (owner.get("kind") != "StatefulSet" or owner.get("name") != statefulset["metadata"]["name"])
 
 
 def pets_by_ordinal(statefulset, pods):

@@ -17,6 +17,8 @@ import json
 import re
 from urllib.parse import quote, urlencode
 
+from ansible_collections.stateful.pets.plugins.module_utils._predicates import condition, is_running_ready, is_terminating
+
 KINDS = {"pod": ("pods", "Pod"), "service": ("services", "Service")}
 
 # RFC 1123 label (pod and namespace names, port names) and the looser subdomain form used by pod names.
@@ -109,20 +111,19 @@ def resolve_pod_port(pod, port):
 def pod_readiness(pod):
     """None when the pod (a dict) is Ready, else a sentence saying why it is not."""
     meta = pod.get("metadata") or {}
-    status = pod.get("status") or {}
     where = f"Pod {meta.get('namespace')}/{meta.get('name')}"
-    if meta.get("deletionTimestamp"):
+    if is_terminating(pod):
         return f"{where} is being deleted."
-    phase = status.get("phase") or "Unknown"
+    phase = (pod.get("status") or {}).get("phase") or "Unknown"
     if phase != "Running":
         return f"{where} is {phase}, not Running."
-    for condition in status.get("conditions") or []:
-        if condition.get("type") == "Ready":
-            if condition.get("status") == "True":
-                return None
-            detail = ": ".join(x for x in (condition.get("reason"), condition.get("message")) if x)
-            return f"{where} is Running but its Ready condition is {condition.get('status')}" + (f" ({detail})." if detail else ".")
-    return f"{where} is Running but has no Ready condition yet."
+    if is_running_ready(pod):
+        return None
+    ready = condition(pod, "Ready")
+    if ready is None:
+        return f"{where} is Running but has no Ready condition yet."
+    detail = ": ".join(x for x in (ready.get("reason"), ready.get("message")) if x)
+    return f"{where} is Running but its Ready condition is {ready.get('status')}" + (f" ({detail})." if detail else ".")
 
 
 def encode_body(body, headers):

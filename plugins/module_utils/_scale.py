@@ -14,7 +14,8 @@ everything here runs without a cluster and without AnsibleModule.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+
+from ansible_collections.stateful.pets.plugins.module_utils._predicates import condition, is_running_ready, is_terminating, ready_for
 
 ADD = "add"
 REMOVE = "remove"
@@ -94,36 +95,6 @@ def selector_string(statefulset):
 
 
 # Health predicates --------------------------------------------------------------------------------
-
-def parse_time(stamp):
-    if not stamp:
-        return None
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-
-
-def condition(pod, kind):
-    for cond in pod.get("status", {}).get("conditions") or []:
-        if cond.get("type") == kind:
-            return cond
-    return None
-
-
-def is_terminating(pod):
-    return bool(pod.get("metadata", {}).get("deletionTimestamp"))
-
-
-def is_running_ready(pod):
-    ready = condition(pod, "Ready")
-    return pod.get("status", {}).get("phase") == "Running" and not is_terminating(pod) and bool(ready) and ready.get("status") == "True"
-
-
-def ready_for(pod, now):
-    """Seconds the pod has been Ready at `now` (an aware datetime), or None when it is not Ready."""
-    if not is_running_ready(pod):
-        return None
-    since = parse_time(condition(pod, "Ready").get("lastTransitionTime"))
-    return max(0.0, (now - since).total_seconds()) if since else 0.0
-
 
 def health_problems(pod):
     """Why a pod is not healthy, as short phrases; empty when it is Running, Ready and not terminating."""

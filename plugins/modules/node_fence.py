@@ -231,6 +231,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.stateful.pets.plugins.module_utils import _fencing as fencing
 from ansible_collections.stateful.pets.plugins.module_utils._k8s import AUTH_ARG_SPEC, Cluster, K8sError, monotonic
+from ansible_collections.stateful.pets.plugins.module_utils._predicates import node_readiness
 
 POLL_SECONDS = 2
 SILENCE_POLL_SECONDS = 0.5
@@ -289,7 +290,7 @@ class NodeFencer:
         nodes = self._nodes()
         named = self._named(nodes) if self.params["name"] else None
         fraction = fencing.fraction_guard(nodes, self.params["max_unreachable_fraction"])
-        considered = [named] if named else [n for n in nodes if fencing.ready_condition(n)[0] != "True"]
+        considered = [named] if named else [n for n in nodes if node_readiness(n)[0] != "True"]
         now = _now()
         assessments = []
         for node in considered:
@@ -463,7 +464,7 @@ class NodeFencer:
             entry = {"name": name, "selected": True, "guards": [], "actions": [], "pending": [], "pods_deleted": [], "pods_skipped": [], "recovery": []}
             self.results.append(entry)
             node = self._await_ready(node)
-            status = fencing.ready_condition(node)[0]
+            status = node_readiness(node)[0]
             entry["ready"] = status
             ready = status == "True"
             entry["guards"].append(fencing.unfence_guard(name, status))
@@ -488,7 +489,7 @@ class NodeFencer:
             return node
         name = fencing.node_name(node)
         deadline = monotonic() + self.params["wait_timeout"]
-        while fencing.ready_condition(node)[0] != "True" and monotonic() < deadline:
+        while node_readiness(node)[0] != "True" and monotonic() < deadline:
             time.sleep(POLL_SECONDS)
             node = self.cluster.to_dict(self.cluster.get_node(name))
         return node

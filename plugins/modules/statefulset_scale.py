@@ -237,6 +237,7 @@ from datetime import datetime, timezone  # noqa: E402
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 from ansible_collections.stateful.pets.plugins.module_utils._k8s import AUTH_ARG_SPEC, Cluster, K8sError  # noqa: E402
+from ansible_collections.stateful.pets.plugins.module_utils._predicates import ready_for  # noqa: E402
 from ansible_collections.stateful.pets.plugins.module_utils._scale import (  # noqa: E402
     ADD,
     claim_names,
@@ -249,7 +250,6 @@ from ansible_collections.stateful.pets.plugins.module_utils._scale import (  # n
     not_a_statefulset_message,
     plan_steps,
     pod_name,
-    ready_for,
     refuse_message,
     retention_warning,
     selector_string,

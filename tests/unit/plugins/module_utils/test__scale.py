@@ -15,11 +15,9 @@ from ansible_collections.stateful.pets.plugins.module_utils._scale import (
     down_timeout_message,
     health_problems,
     input_errors,
-    is_running_ready,
     missing_namespace_message,
     not_a_statefulset_message,
     plan_steps,
-    ready_for,
     refuse_message,
     retention_warning,
     selector_string,
@@ -112,21 +110,6 @@ def test_claims_above_keeps_only_higher_ordinals_of_this_set():
 def test_deletes_claims_on_scale_down(policy, expected):
     sts = {"metadata": {"name": "kubia"}, "spec": {"persistentVolumeClaimRetentionPolicy": policy}}
     assert deletes_claims_on_scale_down(sts) is expected
-
-
-@pytest.mark.parametrize(
-    "candidate, healthy, held",
-    [
-        (pod(), True, 10.0),
-        (pod(ready="False"), False, None),
-        (pod(phase="Pending", ready=None), False, None),
-        (pod(deleting="2026-11-27T12:00:05Z"), False, None),
-        (pod(since="2026-11-27T12:00:20Z"), True, 0.0),  # clock skew never gives a negative hold time
-    ],
-)
-def test_ready_predicates(candidate, healthy, held):
-    assert is_running_ready(candidate) is healthy
-    assert ready_for(candidate, NOW) == held
 
 
 def test_health_problems_explain_each_reason():

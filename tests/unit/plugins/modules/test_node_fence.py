@@ -42,7 +42,7 @@ def pet(name, node_name, uid, ready=True):
     return {
         "metadata": {"name": name, "namespace": "pets", "uid": uid, "ownerReferences": [{"kind": "StatefulSet", "name": "kubia", "controller": True}]},
         "spec": {"nodeName": node_name, "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": f"data-{name}"}}]},
-        "status": {"conditions": [{"type": "Ready", "status": "True" if ready else "False"}]},
+        "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True" if ready else "False"}]},
     }
 
 
