@@ -9,6 +9,6 @@ from ansible_collections.stateful.pets.plugins.plugin_utils._in_process import I
 
 
 class ActionModule(InProcessModuleAction):
-    """Runs stateful.pets.objects_info in the controller when the task's connection is local."""
+    """Runs stateful.pets.objects_info inside the controller for a plain local task, else as a module process."""
 
     MODULE = module

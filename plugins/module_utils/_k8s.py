@@ -7,8 +7,9 @@
 Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
 Do not use this from other collections or standalone plugins/modules!
 
-Every helper here raises K8sError with a full sentence that names the object; only a module's
-main() turns it into fail_json.
+Every call returns the API's own JSON as plain dicts (camelCase keys, RFC 3339 time strings) and raises K8sError, the
+one error type of the collection, with a full sentence that names the object; only run_as_module() turns it into a
+failed result.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import json
 import os
 import time
 import traceback
+
+from ansible_collections.stateful.pets.plugins.module_utils._predicates import parse_time
 
 try:
     import kubernetes
@@ -49,9 +52,24 @@ except ImportError:
 
 AUTH_ARG_SPEC = dict(_UPSTREAM_AUTH_ARG_SPEC)
 
-STATEFULSET_OWNER_KIND = "StatefulSet"
-# The kinds the typed-free reads below address.
-API_VERSIONS = {"Pod": "v1", "PersistentVolumeClaim": "v1", "StatefulSet": "apps/v1"}
+# (apiVersion, kind) -> (path prefix, plural, namespaced) of the kinds the modules address by name, without discovery.
+KNOWN_KINDS = {
+    ("v1", "Namespace"): ("/api/v1", "namespaces", False),
+    ("v1", "Node"): ("/api/v1", "nodes", False),
+    ("v1", "Pod"): ("/api/v1", "pods", True),
+    ("v1", "PersistentVolumeClaim"): ("/api/v1", "persistentvolumeclaims", True),
+    ("v1", "Event"): ("/api/v1", "events", True),
+    ("apps/v1", "StatefulSet"): ("/apis/apps/v1", "statefulsets", True),
+    ("apps/v1", "Deployment"): ("/apis/apps/v1", "deployments", True),
+    ("apps/v1", "ReplicaSet"): ("/apis/apps/v1", "replicasets", True),
+    ("apps/v1", "DaemonSet"): ("/apis/apps/v1", "daemonsets", True),
+    ("coordination.k8s.io/v1", "Lease"): ("/apis/coordination.k8s.io/v1", "leases", True),
+    ("events.k8s.io/v1", "Event"): ("/apis/events.k8s.io/v1", "events", True),
+}
+API_VERSIONS = {kind: api_version for api_version, kind in KNOWN_KINDS if (api_version, kind) != ("events.k8s.io/v1", "Event")}
+NODE_LEASE_NAMESPACE = "kube-node-lease"
+MERGE_PATCH = "application/merge-patch+json"
+STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
 
 
 class K8sError(Exception):
@@ -137,123 +155,168 @@ def _unreachable(exc, host):
 
 
 class Cluster:
-    """Typed access to the API, built from kubernetes.core's connection options."""
+    """The API as plain JSON dicts, built from kubernetes.core's connection options."""
 
     def __init__(self, api_client, dynamic=None):
         self.api_client = api_client
-        self.dynamic = dynamic  # kubernetes.core's K8SClient: any kind by apiVersion and kind
+        self.dynamic = dynamic  # kubernetes.core's K8SClient: requests by path, and any kind through discovery
         self.host = api_client.configuration.host
-
-    # The typed API classes load lazily and take about 0.4 s to import; apply and objects_info never need them.
-    @functools.cached_property
-    def core(self):
-        return kubernetes.client.CoreV1Api(self.api_client)
-
-    @functools.cached_property
-    def apps(self):
-        return kubernetes.client.AppsV1Api(self.api_client)
-
-    @functools.cached_property
-    def coordination(self):
-        return kubernetes.client.CoordinationV1Api(self.api_client)
 
     @classmethod
     def from_params(cls, params):
         if not HAS_KUBERNETES:
             raise K8sError("The Python library 'kubernetes' is required on the host that runs this module. Install it with pip.")
         auth = {key: params.get(key) for key in AUTH_ARG_SPEC if params.get(key) is not None}
-        kubeconfig = auth.get("kubeconfig")
-        if isinstance(kubeconfig, str) and not os.path.exists(os.path.expanduser(kubeconfig)):
-            raise K8sError(f"The kubeconfig file {kubeconfig} does not exist. Point kubeconfig (or K8S_AUTH_KUBECONFIG) at an existing file.")
+        _check_kubeconfig_files(auth.get("kubeconfig"))
         try:
             client = get_api_client(**auth)
         except Exception as exc:  # kubernetes.core raises CoreException; config errors vary
             raise K8sError(f"Cannot build a Kubernetes client from the connection options: {exc}") from exc
         return cls(client.client.client, dynamic=client)
 
-    def _call(self, verb, kind, namespace, name, func, *args, **kwargs):
+    # The one request helper ---------------------------------------------------------------------
+
+    def _request(self, verb, kind, namespace, name, method, path, body=None, **params):
+        """One request; the answer's JSON as a dict. `verb`, `kind`, `namespace` and `name` name the object in errors."""
+        response = self._call(verb, kind, namespace, name, lambda: self.dynamic.client.request(method, path, body=body, serialize=False, **params))
+        return json.loads(response.data) if response.data else {}
+
+    def _call(self, verb, kind, namespace, name, func):
         try:
-            return func(*args, **kwargs)
+            return func()
         except ApiException as exc:
             raise api_error(exc, verb, kind, namespace, name) from exc
         except Urllib3HTTPError as exc:
             raise _unreachable(exc, self.host) from exc
 
-    def _find(self, kind, namespace, name, read):
-        """Call `read()` like _call does, but answer None when the object does not exist."""
+    def _get(self, api_version, kind, namespace, name):
+        return self._request("get", kind, namespace, name, "get", _path(api_version, kind, namespace, name))
+
+    def _find(self, api_version, kind, namespace, name):
+        """The object, or None when it does not exist."""
         try:
-            return read()
-        except ApiException as exc:
+            return self._get(api_version, kind, namespace, name)
+        except K8sError as exc:
             if exc.status == 404:
                 return None
-            raise api_error(exc, "get", kind, namespace, name) from exc
-        except Urllib3HTTPError as exc:
-            raise _unreachable(exc, self.host) from exc
+            raise
 
-    # Namespaces and nodes
+    def _list(self, api_version, kind, namespace=None, **selectors):
+        """The items of a list, in `namespace` or across all namespaces; empty selectors are left out."""
+        params = {key: value for key, value in selectors.items() if value}
+        listed = self._request("list", kind, namespace, None, "get", _path(api_version, kind, namespace), **params)
+        return _with_kind(listed.get("items") or [], api_version, kind)
+
+    def _patch(self, api_version, kind, namespace, name, body, content_type, subresource=None):
+        path = _path(api_version, kind, namespace, name, subresource)
+        return self._request("patch", kind, namespace, name, "patch", path, body=body, content_type=content_type)
+
+    # Namespaces and nodes -----------------------------------------------------------------------
+
     def namespace_exists(self, namespace):
-        return self._find("Namespace", None, namespace, lambda: self.core.read_namespace(namespace)) is not None
+        return self._find("v1", "Namespace", None, namespace) is not None
 
     def get_node(self, name):
-        return self._call("get", "Node", None, name, self.core.read_node, name)
+        return self._get("v1", "Node", None, name)
 
     def list_nodes(self):
-        return self._call("list", "Node", None, None, self.core.list_node).items
+        return self._list("v1", "Node")
 
     def patch_node(self, name, body):
-        return self._call("patch", "Node", None, name, self.core.patch_node, name, body)
+        """A strategic merge patch, as kubectl patch sends; a metadata.resourceVersion in `body` makes it conditional."""
+        return self._patch("v1", "Node", None, name, body, STRATEGIC_MERGE_PATCH)
 
     def get_node_lease(self, name):
         """The node's heartbeat Lease, or None when there is none."""
-        return self._find("Lease", "kube-node-lease", name, lambda: self.coordination.read_namespaced_lease(name, "kube-node-lease"))
+        return self._find("coordination.k8s.io/v1", "Lease", NODE_LEASE_NAMESPACE, name)
 
-    # StatefulSets
+    # StatefulSets and other workloads -----------------------------------------------------------
+
     def get_statefulset(self, namespace, name):
-        return self._get_json("StatefulSet", namespace, name)
+        return self._get("apps/v1", "StatefulSet", namespace, name)
 
     def patch_statefulset_replicas(self, namespace, name, replicas):
-        body = {"spec": {"replicas": replicas}}
-        return self._call("patch", "StatefulSet", namespace, name, self.apps.patch_namespaced_stateful_set_scale, name, namespace, body)
+        """Set spec.replicas through the scale subresource; the Scale object as the server returns it."""
+        return self._patch("apps/v1", "StatefulSet", namespace, name, {"spec": {"replicas": replicas}}, MERGE_PATCH, subresource="scale")
 
-    # Pods
+    def find_workload_kind(self, namespace, name):
+        """The kind of a Deployment, ReplicaSet or DaemonSet with this name, or None when there is none."""
+        for kind in ("Deployment", "ReplicaSet", "DaemonSet"):
+            if self._find("apps/v1", kind, namespace, name) is not None:
+                return kind
+        return None
+
+    # Pods ---------------------------------------------------------------------------------------
+
     def get_pod(self, namespace, name):
-        return self._call("get", "Pod", namespace, name, self.core.read_namespaced_pod, name, namespace)
+        return self._get("v1", "Pod", namespace, name)
 
     def find_pod(self, namespace, name):
         """The pod, or None when it does not exist."""
-        return self._find("Pod", namespace, name, lambda: self.core.read_namespaced_pod(name, namespace))
+        return self._find("v1", "Pod", namespace, name)
 
     def list_pods(self, namespace=None, label_selector=None, field_selector=None):
-        return self._get_json("Pod", namespace, label_selector=label_selector, field_selector=field_selector)["items"]
+        return self._list("v1", "Pod", namespace, label_selector=label_selector, field_selector=field_selector)
 
     def force_delete_pod(self, namespace, name, uid):
         """Delete exactly this instance of the pod (UID precondition), with no grace period."""
-        body = kubernetes.client.V1DeleteOptions(grace_period_seconds=0, preconditions=kubernetes.client.V1Preconditions(uid=uid))
-        return self._call("delete", "Pod", namespace, name, self.core.delete_namespaced_pod, name, namespace, body=body, grace_period_seconds=0)
+        body = {"apiVersion": "v1", "kind": "DeleteOptions", "gracePeriodSeconds": 0, "preconditions": {"uid": uid}}
+        return self._request("delete", "Pod", namespace, name, "delete", _path("v1", "Pod", namespace, name), body=body, grace_period_seconds=0)
 
     def delete_pod(self, namespace, name):
-        return self._call("delete", "Pod", namespace, name, self.core.delete_namespaced_pod, name, namespace)
+        return self._request("delete", "Pod", namespace, name, "delete", _path("v1", "Pod", namespace, name))
+
+    # Storage ------------------------------------------------------------------------------------
+
+    def find_pvc(self, namespace, name):
+        return self._find("v1", "PersistentVolumeClaim", namespace, name)
+
+    def list_pvcs(self, namespace, label_selector=None):
+        return self._list("v1", "PersistentVolumeClaim", namespace, label_selector=label_selector)
+
+    # Events -------------------------------------------------------------------------------------
+
+    def events_for(self, namespace, kind, name, limit=5):
+        """The newest `limit` events about one object, as short strings."""
+        items = self._list("v1", "Event", namespace, field_selector=f"involvedObject.kind={kind},involvedObject.name={name}")
+        items.sort(key=_event_time)
+        return [f"{e.get('type')} {e.get('reason')}: {e.get('message')}" for e in items[-limit:]]
+
+    def create_event(self, event):
+        """Create an events.k8s.io/v1 Event in its metadata.namespace; the Event as stored."""
+        namespace = event["metadata"]["namespace"]
+        path = _path("events.k8s.io/v1", "Event", namespace)
+        return self._request("create", "Event", namespace, event["metadata"].get("name"), "post", path, body=event)
+
+    # Watches ------------------------------------------------------------------------------------
 
     def watch_pods(self, namespace, label_selector, timeout):
         """Yield (event_type, pod) until `timeout` seconds pass; the caller stops early by breaking."""
         yield from self._watch("Pod", namespace, None, timeout, label_selector=label_selector)
 
-    # Storage
-    def find_pvc(self, namespace, name):
-        return self._find("PersistentVolumeClaim", namespace, name, lambda: self.core.read_namespaced_persistent_volume_claim(name, namespace))
+    def watch_named(self, kind, namespace, name, timeout, resource_version=None):
+        """Yield (event_type, object) for one Pod or StatefulSet until `timeout` seconds pass; the caller stops by breaking.
 
-    def list_pvcs(self, namespace, label_selector=None):
-        return self._get_json("PersistentVolumeClaim", namespace, label_selector=label_selector)["items"]
+        Without `resource_version` the first event is a synthetic ADDED carrying the current object, if it exists.
+        """
+        yield from self._watch(kind, namespace, name, timeout, field_selector=f"metadata.name={name}", resource_version=resource_version)
 
-    # Events
-    def events_for(self, namespace, kind, name, limit=5):
-        """The newest `limit` events about one object, as short strings."""
-        selector = f"involvedObject.kind={kind},involvedObject.name={name}"
-        items = self._call("list", "Event", namespace, None, self.core.list_namespaced_event, namespace, field_selector=selector).items
-        items.sort(key=_event_time)
-        return [f"{e.type} {e.reason}: {e.message}" for e in items[-limit:]]
+    def _watch(self, kind, namespace, name, timeout, **params):
+        params = {key: value for key, value in params.items() if value}
+        request = functools.partial(self.dynamic.client.request, "get", _path(API_VERSIONS[kind], kind, namespace))
+        watcher = kubernetes.watch.Watch()
+        try:
+            for event in watcher.stream(request, serialize=False, timeout_seconds=max(1, int(timeout)), _request_timeout=max(2, int(timeout) + 5), **params):
+                yield event["type"], event["object"]
+        except ApiException as exc:
+            raise api_error(exc, "watch", kind, namespace, name) from exc
+        except Urllib3HTTPError as exc:
+            raise _unreachable(exc, self.host) from exc
+        finally:
+            watcher.stop()
 
-    # API-server proxy
+    # API-server proxy ---------------------------------------------------------------------------
+
     def proxy(self, path, method="GET", body=None, headers=None, timeout=30):
         """Send one request to an API-server proxy path; return (status, headers, body bytes).
 
@@ -288,57 +351,8 @@ class Cluster:
         except Urllib3HTTPError as exc:
             raise _unreachable(exc, self.host) from exc
 
-    # Added for statefulset_scale
-    def to_dict(self, obj):
-        """A client model object as the API's own JSON form (camelCase keys, RFC 3339 times); JSON stays as it is."""
-        return obj if isinstance(obj, dict) else self.api_client.sanitize_for_serialization(obj)
+    # Any kind, through discovery ----------------------------------------------------------------
 
-    def find_workload_kind(self, namespace, name):
-        """The kind of a Deployment, ReplicaSet or DaemonSet with this name, or None when there is none."""
-        for kind, func in (
-            ("Deployment", self.apps.read_namespaced_deployment),
-            ("ReplicaSet", self.apps.read_namespaced_replica_set),
-            ("DaemonSet", self.apps.read_namespaced_daemon_set),
-        ):
-            if self._find(kind, namespace, name, lambda read=func: read(name, namespace)) is not None:
-                return kind
-        return None
-
-    def watch_named(self, kind, namespace, name, timeout, resource_version=None):
-        """Yield (event_type, object) for one Pod or StatefulSet until `timeout` seconds pass; the caller stops by breaking.
-
-        Without `resource_version` the first event is a synthetic ADDED carrying the current object, if it exists.
-        """
-        yield from self._watch(kind, namespace, name, timeout, field_selector=f"metadata.name={name}", resource_version=resource_version)
-
-    # Reads and watches as plain JSON through the dynamic client: no typed API classes to import (about half a
-    # second of CPU, which a rollout waiting on two cores would feel) and no model objects to build.
-    def _plain_request(self, kind, params):
-        """The resource of `kind` (one of API_VERSIONS) and the parameters that are set, for the JSON reads and watches."""
-        return self._resource({"kind": kind, "apiVersion": API_VERSIONS[kind]}), {key: value for key, value in params.items() if value}
-
-    def _get_json(self, kind, namespace, name=None, **params):
-        """One object (`name`) or a list, as the API's JSON; a list spans all namespaces when `namespace` is None."""
-        resource, params = self._plain_request(kind, params)
-        response = self._call("get" if name else "list", kind, namespace, name,
-                              lambda: self.dynamic.client.get(resource, name=name, namespace=namespace, serialize=False, **params))
-        return json.loads(response.data)
-
-    def _watch(self, kind, namespace, name, timeout, **params):
-        resource, params = self._plain_request(kind, params)
-        watcher = kubernetes.watch.Watch()
-        try:
-            for event in watcher.stream(resource.get, namespace=namespace, serialize=False, timeout_seconds=max(1, int(timeout)),
-                                        _request_timeout=max(2, int(timeout) + 5), **params):
-                yield event["type"], event["object"]
-        except ApiException as exc:
-            raise api_error(exc, "watch", kind, namespace, name) from exc
-        except Urllib3HTTPError as exc:
-            raise _unreachable(exc, self.host) from exc
-        finally:
-            watcher.stop()
-
-    # Any kind, through discovery
     def _resource(self, obj):
         try:
             return self.dynamic.resource(obj["kind"], obj["apiVersion"])
@@ -358,38 +372,76 @@ class Cluster:
         meta = obj["metadata"]
         return resource, (meta.get("namespace") if resource.namespaced else None), meta.get("name")
 
+    def _discovered_request(self, verb, obj, func):
+        response = self._call(verb, obj["kind"], obj["metadata"].get("namespace"), obj["metadata"].get("name"), func)
+        return json.loads(response.data) if response.data else {}
+
     def read_object(self, obj):
-        """The live object with the kind, namespace and name of `obj`, as a dict, or None when there is none."""
+        """The live object with the kind, namespace and name of `obj`, or None when there is none."""
         resource, namespace, name = self._target(obj)
-        found = self._find(obj["kind"], namespace, name, lambda: self.dynamic.client.get(resource, name=name, namespace=namespace))
-        return found.to_dict() if found is not None else None
+        try:
+            return self._discovered_request("get", obj, lambda: self.dynamic.client.get(resource, name=name, namespace=namespace, serialize=False))
+        except K8sError as exc:
+            if exc.status == 404:
+                return None
+            raise
 
     def list_objects(self, api_version, kind, namespace=None, name=None):
-        """Objects of one kind as dicts: the one named `name` (or none), or all of them, in `namespace` when it is namespaced."""
+        """Objects of one kind: the one named `name` (or none), or all of them, in `namespace` when it is namespaced."""
         probe = {"apiVersion": api_version, "kind": kind, "metadata": {"name": name, "namespace": namespace}}
         if name:
             found = self.read_object(probe)
             return [found] if found is not None else []
         resource, scope, _name = self._target(probe)
-        listed = self._call("list", kind, scope, None, lambda: self.dynamic.client.get(resource, namespace=scope))
-        return listed.to_dict().get("items") or []
+        listed = self._call("list", kind, scope, None, lambda: self.dynamic.client.get(resource, namespace=scope, serialize=False))
+        return _with_kind(json.loads(listed.data).get("items") or [], api_version, kind)
 
     def server_side_apply(self, obj, field_manager, force_conflicts, dry_run=False):
-        """Server-side apply `obj` (a dry run when asked); the object as the server returns it, as a dict."""
+        """Server-side apply `obj` (a dry run when asked); the object as the server returns it."""
         resource, namespace, name = self._target(obj)
-        kwargs = {"field_manager": field_manager, "force_conflicts": force_conflicts}
+        kwargs = {"field_manager": field_manager, "force_conflicts": force_conflicts, "serialize": False}
         if dry_run:
             kwargs["dry_run"] = "All"
-        applied = self._call(
-            "apply", obj["kind"], namespace, name,
-            lambda: self.dynamic.client.server_side_apply(resource, body=obj, name=name, namespace=namespace, **kwargs),
+        return self._discovered_request(
+            "apply", obj, lambda: self.dynamic.client.server_side_apply(resource, body=obj, name=name, namespace=namespace, **kwargs)
         )
-        return applied.to_dict()
+
+
+def _path(api_version, kind, namespace=None, name=None, subresource=None):
+    """The API path of a known kind: its collection (in `namespace` when namespaced), one object, or a subresource."""
+    prefix, plural, namespaced = KNOWN_KINDS[(api_version, kind)]
+    path = f"{prefix}/namespaces/{namespace}/{plural}" if namespaced and namespace else f"{prefix}/{plural}"
+    if name:
+        path += f"/{name}"
+    if subresource:
+        path += f"/{subresource}"
+    return path
+
+
+def _with_kind(items, api_version, kind):
+    """List items as the API returns single objects: with their apiVersion and kind (a list leaves them out)."""
+    for item in items:
+        item.setdefault("apiVersion", api_version)
+        item.setdefault("kind", kind)
+    return items
+
+
+def _check_kubeconfig_files(kubeconfig):
+    """Name a kubeconfig file that does not exist before any client is built (the client's own message does not)."""
+    source = ""
+    if kubeconfig is None and os.environ.get("K8S_AUTH_KUBECONFIG"):
+        kubeconfig, source = os.environ["K8S_AUTH_KUBECONFIG"], " (from K8S_AUTH_KUBECONFIG)"
+    if not isinstance(kubeconfig, str):
+        return
+    for path in kubeconfig.split(os.pathsep):
+        if path and not os.path.exists(os.path.expanduser(path)):
+            raise K8sError(f"The kubeconfig file {path}{source} does not exist. Point kubeconfig (or K8S_AUTH_KUBECONFIG) at an existing file.")
 
 
 def _event_time(event):
-    stamp = event.last_timestamp or event.event_time or event.metadata.creation_timestamp
-    return stamp.timestamp() if stamp else 0.0
+    stamp = event.get("lastTimestamp") or event.get("eventTime") or (event.get("metadata") or {}).get("creationTimestamp")
+    parsed = parse_time(stamp)
+    return parsed.timestamp() if parsed else 0.0
 
 
 def monotonic():

@@ -17,6 +17,7 @@ import json
 import re
 from urllib.parse import quote, urlencode
 
+from ansible_collections.stateful.pets.plugins.module_utils._k8s import K8sError
 from ansible_collections.stateful.pets.plugins.module_utils._predicates import condition, is_running_ready, is_terminating
 
 KINDS = {"pod": ("pods", "Pod"), "service": ("services", "Service")}
@@ -28,13 +29,9 @@ _SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
 
-class ProxyError(Exception):
-    """A request that cannot be built or an answer that is a failure; `failure` names which kind."""
-
-    def __init__(self, msg, failure):
-        super().__init__(msg)
-        self.msg = msg
-        self.failure = failure
+def proxy_error(msg, failure):
+    """The K8sError of a request that cannot be built or of an answer that is a failure; `failure` names which kind."""
+    return K8sError(msg, details={"failure": failure})
 
 
 def target_ref(kind, namespace, name):
@@ -43,7 +40,7 @@ def target_ref(kind, namespace, name):
 
 
 def validate_port(port):
-    """Return the port as an int (1-65535) or a port name; raise ProxyError for anything else."""
+    """Return the port as an int (1-65535) or a port name; raise a K8sError for anything else."""
     if port is None or port == "":
         return None
     text = str(port).strip()
@@ -51,10 +48,10 @@ def validate_port(port):
         number = int(text)
         if 1 <= number <= 65535:
             return number
-        raise ProxyError(f"The port {text} is out of range; use 1-65535 or a port name.", "invalid_request")
+        raise proxy_error(f"The port {text} is out of range; use 1-65535 or a port name.", "invalid_request")
     if len(text) <= 15 and _LABEL.match(text) and re.search("[a-z]", text):
         return text
-    raise ProxyError(f"The port {text!r} is neither a number nor a valid port name (lowercase letters, digits and '-', at most 15).", "invalid_request")
+    raise proxy_error(f"The port {text!r} is neither a number nor a valid port name (lowercase letters, digits and '-', at most 15).", "invalid_request")
 
 
 def proxy_path(kind, namespace, name, port=None, path="", query=None, scheme="http"):
@@ -63,14 +60,14 @@ def proxy_path(kind, namespace, name, port=None, path="", query=None, scheme="ht
     `path` is plain text; it is percent-encoded here. `query` is a dict (list values repeat the key).
     """
     if kind not in KINDS:
-        raise ProxyError(f"Unknown proxy target kind {kind!r}; use one of {', '.join(sorted(KINDS))}.", "invalid_request")
+        raise proxy_error(f"Unknown proxy target kind {kind!r}; use one of {', '.join(sorted(KINDS))}.", "invalid_request")
     if not namespace or not _LABEL.match(namespace):
-        raise ProxyError(f"The namespace {namespace!r} is not a valid Kubernetes namespace name.", "invalid_request")
+        raise proxy_error(f"The namespace {namespace!r} is not a valid Kubernetes namespace name.", "invalid_request")
     if not name or not _SUBDOMAIN.match(name) or len(name) > 253:
-        raise ProxyError(f"The name {name!r} is not a valid {KINDS[kind][1]} name.", "invalid_request")
+        raise proxy_error(f"The name {name!r} is not a valid {KINDS[kind][1]} name.", "invalid_request")
     path = path or ""
     if "?" in path or "#" in path:
-        raise ProxyError(f"The path {path!r} contains '?' or '#'; pass the query string as the query option instead.", "invalid_request")
+        raise proxy_error(f"The path {path!r} contains '?' or '#'; pass the query string as the query option instead.", "invalid_request")
     port = validate_port(port)
     segment = quote(name, safe="")
     if port is not None:
@@ -102,7 +99,7 @@ def resolve_pod_port(pod, port):
             if entry.get("name") == port:
                 return int(entry["containerPort"])
     meta = pod.get("metadata") or {}
-    raise ProxyError(
+    raise proxy_error(
         f"Pod {meta.get('namespace')}/{meta.get('name')} has no container port named {port!r}. Use a port number or one of the names in its spec.",
         "invalid_request",
     )
@@ -140,14 +137,14 @@ def encode_body(body, headers):
         if content_type is None:
             headers["Content-Type"] = "application/json"
         elif "json" not in content_type.lower():
-            raise ProxyError(f"The body is structured data but the Content-Type header is {content_type!r}; send it as a string instead.", "invalid_request")
+            raise proxy_error(f"The body is structured data but the Content-Type header is {content_type!r}; send it as a string instead.", "invalid_request")
         return body, headers
     text = body if isinstance(body, str) else json.dumps(body)
     if content_type is not None and "json" in content_type.lower():
         try:
             return json.loads(text), headers
         except ValueError as exc:
-            raise ProxyError(f"The Content-Type header says JSON but the body does not parse as JSON: {exc}.", "invalid_request") from exc
+            raise proxy_error(f"The Content-Type header says JSON but the body does not parse as JSON: {exc}.", "invalid_request") from exc
     return text, headers
 
 
@@ -190,7 +187,7 @@ def api_server_status(status, headers, parsed):
 
 
 def classify(kind, namespace, name, status, headers, parsed, text, expected_status=None):
-    """Raise ProxyError when the answer is a failure, saying whose failure it is; return None otherwise."""
+    """Raise a proxy_error K8sError when the answer is a failure, saying whose failure it is; return None otherwise."""
     where = target_ref(kind, namespace, name)
     api_status = api_server_status(status, headers, parsed)
     if api_status is not None:
@@ -200,9 +197,9 @@ def classify(kind, namespace, name, status, headers, parsed, text, expected_stat
         return None
     if status >= 500:
         msg = f"The upstream behind {where} answered {status} (a server error in the application, not in Kubernetes): {_excerpt(text)}"
-        raise ProxyError(msg, "upstream_error")
+        raise proxy_error(msg, "upstream_error")
     if expected:
-        raise ProxyError(f"{where} answered {status}, expected {' or '.join(str(s) for s in expected)}: {_excerpt(text)}", "unexpected_status")
+        raise proxy_error(f"{where} answered {status}, expected {' or '.join(str(s) for s in expected)}: {_excerpt(text)}", "unexpected_status")
     return None
 
 
@@ -211,20 +208,20 @@ def _api_server_failure(kind, where, status, api_status):
     reason = api_status.get("reason") or ""
     if status == 404 and reason == "NotFound" and (api_status.get("details") or {}).get("kind") in ("pods", "services"):
         failure = f"{kind}_not_found"
-        return ProxyError(f"{where} was not found. Check the name and the namespace. API server said: {message}", failure)
+        return proxy_error(f"{where} was not found. Check the name and the namespace. API server said: {message}", failure)
     if status == 503 or (status == 400 and message == "address not allowed"):
         if kind == "service":
             msg = f"{where} has no ready endpoint to take the request: its pods are missing or not ready. API server said: {message}"
-            return ProxyError(msg, "service_not_ready")
+            return proxy_error(msg, "service_not_ready")
         msg = f"{where} is not ready to take the request: the API server could not reach it. API server said: {message}"
-        return ProxyError(msg, "pod_not_ready")
+        return proxy_error(msg, "pod_not_ready")
     if status in (401, 403):
         msg = (
             f"The API server refused the proxy request to {where} ({status}). "
             f"Grant 'get' and 'create' on '{KINDS[kind][0]}/proxy' to this identity. API server said: {message}"
         )
-        return ProxyError(msg, "api_refused")
-    return ProxyError(f"The API server rejected the proxy request to {where} with {status} {reason}. API server said: {message}", "api_error")
+        return proxy_error(msg, "api_refused")
+    return proxy_error(f"The API server rejected the proxy request to {where} with {status} {reason}. API server said: {message}", "api_error")
 
 
 def normalize_expected(expected_status):
@@ -237,7 +234,7 @@ def normalize_expected(expected_status):
         try:
             result.append(int(value))
         except (TypeError, ValueError) as exc:
-            raise ProxyError(f"expected_status must hold HTTP status numbers, got {value!r}.", "invalid_request") from exc
+            raise proxy_error(f"expected_status must hold HTTP status numbers, got {value!r}.", "invalid_request") from exc
     return result
 
 

@@ -19,9 +19,9 @@ description:
     storing them. An object whose namespace does not exist yet (because an earlier object of the same run would create
     it) is reported as created, with the definition as its after state.
   - The diff holds, per object, the managed fields before and after, keyed C(Kind namespace/name).
-  - When the task runs on the controller (connection C(local)) and the controller's Python has the C(kubernetes)
-    library, the action plugin runs the module inside the controller process instead of starting a new Python for it,
-    which saves about half a second per task. Elsewhere it runs as a normal module.
+  - A plain local task runs the module inside the controller process, which saves about half a second per task; any
+    other task (C(become), another Python, a remote connection, C(async)) runs it as a module process, as the
+    collection's C(docs/architecture.md) explains.
 author:
   - stateful.pets contributors (@stateful-pets)
 requirements:
@@ -148,10 +148,9 @@ resources:
         clusterIP: None
 """
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402 (imports follow the documentation blocks)
-
-from ansible_collections.stateful.pets.plugins.module_utils._apply import checked_objects, run_apply  # noqa: E402
-from ansible_collections.stateful.pets.plugins.module_utils._k8s import AUTH_ARG_SPEC, Cluster, K8sError  # noqa: E402
+from ansible_collections.stateful.pets.plugins.module_utils._apply import checked_objects, run_apply  # noqa: E402 (imports follow the documentation blocks)
+from ansible_collections.stateful.pets.plugins.module_utils._k8s import AUTH_ARG_SPEC, Cluster  # noqa: E402
+from ansible_collections.stateful.pets.plugins.module_utils._module import run_as_module  # noqa: E402
 
 
 def argument_spec():
@@ -164,8 +163,9 @@ def argument_spec():
     return spec
 
 
-def run_module(params, check_mode, diff):
-    """The whole run: a result dict, or K8sError. Shared by main() and the in-process action plugin."""
+def run(params, check_mode, diff, reporter):
+    """The whole run: a result dict, or K8sError."""
+    del reporter  # one call, no steps to report
     objects = checked_objects(params["definition"])  # bad input fails before any connection is made
     result = run_apply(Cluster.from_params(params), objects, params, check_mode)
     if not diff:
@@ -174,12 +174,7 @@ def run_module(params, check_mode, diff):
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    try:
-        result = run_module(module.params, module.check_mode, module._diff)
-    except K8sError as exc:
-        module.fail_json(msg=exc.msg, **exc.details)
-    module.exit_json(**result)
+    run_as_module(argument_spec(), run)
 
 
 if __name__ == "__main__":

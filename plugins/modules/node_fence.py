@@ -20,6 +20,12 @@ description:
     O(unreachable_for) seconds ago is refused, even when named explicitly. When more than O(max_unreachable_fraction) of all nodes
     are unreachable, nothing is fenced. At most O(max_nodes) nodes are fenced per run.
   - With O(state=absent) the module unfences a node once it is Ready again, removing the out-of-service taint and uncordoning it.
+  - Each action is a line of RV(progress), shown the moment it happens when the task runs inside the controller (a plain
+    local task).
+  - Each write is recorded as an C(events.k8s.io/v1) Event with C(reportingController=stateful.pets) and a note that
+    names the run (RV(run_id)): on the Node for the cordon (action C(Cordon)), the taint (C(Taint)) and the unfence
+    (C(Unfence)), and on each force-deleted Pod (C(ForceDelete)). The Events carry the label C(stateful.pets/run=<run_id>).
+    When an Event cannot be recorded, the module warns and goes on.
 author:
   - stateful.pets contributors (@stateful-pets)
 requirements:
@@ -221,17 +227,35 @@ confirmed:
   returned: always
   type: bool
   sample: true
+progress:
+  description:
+    - One line per action (cordon, taint, force-delete, a pet back, unfence), in order, or one line saying why nothing
+      was done. In check mode the lines say what would be done.
+  returned: success
+  type: list
+  elements: str
+  sample:
+    - "Node pets-worker2: cordoned."
+    - "Node pets-worker2: tainted node.kubernetes.io/out-of-service."
+    - "Node pets-worker2: force-deleted pod pets/kubia-1."
+run_id:
+  description:
+    - A short name of this run. The note of every Event the run recorded names it, and the Events carry the label
+      C(stateful.pets/run=<run_id>), so C(kubectl get events -A -l stateful.pets/run=<run_id>) lists them.
+  returned: when the module connected to the cluster
+  type: str
+  sample: 3f9a2c1b
 """
 
 import datetime
 import time
-import traceback
-
-from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.stateful.pets.plugins.module_utils import _fencing as fencing
+from ansible_collections.stateful.pets.plugins.module_utils._events import record_event
 from ansible_collections.stateful.pets.plugins.module_utils._k8s import AUTH_ARG_SPEC, Cluster, K8sError, monotonic
+from ansible_collections.stateful.pets.plugins.module_utils._module import run_as_module
 from ansible_collections.stateful.pets.plugins.module_utils._predicates import node_readiness
+from ansible_collections.stateful.pets.plugins.module_utils._reporter import Reporter
 
 POLL_SECONDS = 2
 SILENCE_POLL_SECONDS = 0.5
@@ -249,13 +273,17 @@ def _now():
 
 
 class NodeFencer:
-    """Runs one fence or unfence pass; every write is skipped in check mode."""
+    """Runs one fence or unfence pass; every write is skipped in check mode.
 
-    def __init__(self, module, cluster):
-        self.module = module
+    Each action is a progress line of `reporter`, and each write an Event on the Node or the Pod it changed.
+    """
+
+    def __init__(self, cluster, params, check_mode=False, diff=False, reporter=None):
         self.cluster = cluster
-        self.params = module.params
-        self.check_mode = module.check_mode
+        self.params = params
+        self.check_mode = check_mode
+        self.diff = diff
+        self.reporter = reporter or Reporter()
         self.changed = False
         self.results = []
         self.before = {}
@@ -264,7 +292,7 @@ class NodeFencer:
 
     # Reading
     def _nodes(self):
-        return [self.cluster.to_dict(n) for n in self.cluster.list_nodes()]
+        return self.cluster.list_nodes()
 
     def _named(self, nodes):
         name = self.params["name"]
@@ -275,12 +303,7 @@ class NodeFencer:
         raise K8sError(f"Node {name} does not exist in the cluster (its nodes are: {known}). Check the name.")
 
     def _pods_on(self, node):
-        pods = self.cluster.list_pods(field_selector=f"spec.nodeName={node}")
-        return [self.cluster.to_dict(p) for p in pods]
-
-    def _lease(self, name):
-        lease = self.cluster.get_node_lease(name)
-        return None if lease is None else self.cluster.to_dict(lease)
+        return self.cluster.list_pods(field_selector=f"spec.nodeName={node}")
 
     def _record(self, node, pods):
         self.before[fencing.node_name(node)] = dict(fencing.node_state(node), pods=sorted(f"{p['namespace']}/{p['name']}" for p in pods))
@@ -294,7 +317,7 @@ class NodeFencer:
         now = _now()
         assessments = []
         for node in considered:
-            assessment = fencing.assess_node(node, self._lease(fencing.node_name(node)), now, self.params["unreachable_for"])
+            assessment = fencing.assess_node(node, self.cluster.get_node_lease(fencing.node_name(node)), now, self.params["unreachable_for"])
             assessment["guards"].append(fraction)
             assessment.update(selected=False, actions=[], pending=[], pods_deleted=[], pods_skipped=[], recovery=[])
             assessments.append(assessment)
@@ -303,10 +326,14 @@ class NodeFencer:
     def _assess_until_silent(self):
         timeout = self.params["silence_timeout"] if self.params["name"] else 0
         deadline = monotonic() + timeout if timeout else None
+        waiting = False
         while True:
             nodes, named, fraction, assessments = self._assess()
             if deadline is None or not fencing.awaiting_silence(assessments[0]) or monotonic() >= deadline:
                 return nodes, named, fraction, assessments
+            if not waiting:
+                waiting = True
+                self.reporter.progress(f"Node {self.params['name']}: waiting up to {timeout} s for it to go silent: {assessments[0]['refusal']}")
             time.sleep(SILENCE_POLL_SECONDS)
 
     def fence(self):
@@ -336,6 +363,9 @@ class NodeFencer:
         if self.params["wait"] and self.params["fenced_confirmed"] and not self.check_mode:
             for assessment in assessments:
                 self._wait_pets(assessment, fenced_nodes)
+        if not fenced_nodes:
+            self.reporter.progress("No node needs fencing." if not assessments else
+                                   f"No node was fenced: {'; '.join(a['refusal'] or 'left for a later run (max_nodes)' for a in assessments)}")
 
     def _fence_needed(self, node, delete):
         state = fencing.node_state(node)
@@ -357,10 +387,15 @@ class NodeFencer:
             )
             assessment["actions"].append("cordon")
             after["unschedulable"] = True
+            why = " ".join(guard["detail"] for guard in assessment["guards"] if guard["passed"])
+            self._done(f"Node {name}: cordoned.", node, "NodeUnreachable", "Cordon", f"Cordoned node {name} to fence it. {why}")
         if self.params["out_of_service_taint"] and not state["out_of_service_taint"]:
             if self.params["fenced_confirmed"]:
                 self._write(self._taint, name)
                 after["out_of_service_taint"] = True
+                self._done(f"Node {name}: tainted {fencing.OUT_OF_SERVICE_KEY}.", node, "NodeFenced", "Taint",
+                           f"Added the taint {fencing.OUT_OF_SERVICE_KEY}=nodeshutdown:NoExecute to node {name}, confirmed down (fenced_confirmed),"
+                           " so that Kubernetes detaches its volumes and its pods can run elsewhere.")
             actions.append("taint out-of-service")
         if self.params["fenced_confirmed"]:
             for pod in delete:
@@ -374,6 +409,9 @@ class NodeFencer:
             assessment["pods_skipped"] = delete + assessment["pods_skipped"]
             for pod in delete:
                 pod["reason"] = "the node is not confirmed down (set fenced_confirmed after a fence action)"
+            if actions:
+                self.reporter.progress(f"Node {name}: not confirmed down, so it stays cordoned only; with fenced_confirmed the module would also"
+                                       f" {', '.join(actions)}.")
         self.after[name] = after
 
     def _write(self, func, *args):
@@ -381,9 +419,16 @@ class NodeFencer:
             func(*args)
         self.changed = True
 
+    def _done(self, line, regarding, reason, action, note, event_type="Warning"):
+        """After a write, a progress line and an Event on the object written; in check mode, only the line."""
+        if self.check_mode:
+            self.reporter.progress(f"{line[:-1]} (check mode: not done).")
+            return
+        self.reporter.progress(line)
+        record_event(self.cluster, self.reporter, regarding, reason, action, note, event_type)
+
     def _taint(self, name):
-        self._patch_node_fresh(name, self.cluster.to_dict(self.cluster.get_node(name)),
-                               lambda node: {"metadata": {}, "spec": {"taints": fencing.taints_with_out_of_service(node)}})
+        self._patch_node_fresh(name, self.cluster.get_node(name), lambda node: {"metadata": {}, "spec": {"taints": fencing.taints_with_out_of_service(node)}})
 
     def _patch_node_fresh(self, name, node, body_for):
         """Patch the node with body_for(node) under its resourceVersion, so that no taint added meanwhile is lost.
@@ -399,11 +444,13 @@ class NodeFencer:
             except K8sError as exc:
                 if exc.status != 409 or attempt == CONFLICT_ATTEMPTS:
                     raise
-            node = self.cluster.to_dict(self.cluster.get_node(name))
+            node = self.cluster.get_node(name)
 
     def _force_delete(self, pod):
         entry = dict(pod)
+        label = f"{pod['namespace']}/{pod['name']}"
         if self.check_mode:
+            self.reporter.progress(f"Node {pod['node']}: force-delete pod {label} (check mode: not done).")
             return entry
         try:
             self.cluster.force_delete_pod(pod["namespace"], pod["name"], pod["uid"])
@@ -414,6 +461,13 @@ class NodeFencer:
                 raise
             entry["result"] = "already gone"
         self.deleted_at[pod["uid"]] = monotonic()
+        if entry["result"] == "deleted":
+            regarding = {"apiVersion": "v1", "kind": "Pod", "metadata": {"namespace": pod["namespace"], "name": pod["name"], "uid": pod["uid"]}}
+            self._done(f"Node {pod['node']}: force-deleted pod {label}.", regarding, "NodeFenced", "ForceDelete",
+                       f"Force-deleted pod {label} (UID {pod['uid']}, grace period 0) on fenced node {pod['node']}, so that its owner"
+                       f" {pod['owner']} can recreate it on a healthy node.")
+        else:
+            self.reporter.progress(f"Node {pod['node']}: pod {label} was already gone.")
         return entry
 
     def _wait_pets(self, assessment, fenced_nodes):
@@ -424,24 +478,26 @@ class NodeFencer:
             label = f"{old['namespace']}/{old['name']}"
             while True:
                 pod = self.cluster.find_pod(old["namespace"], old["name"])
-                pod = None if pod is None else self.cluster.to_dict(pod)
                 done, detail = fencing.pet_recovered(old, pod, fenced_nodes)
                 if pod is None:
                     expected, note = fencing.pet_expected(old, self._statefulset_of(old))
                     if not expected:
                         assessment["recovery"].append({"namespace": old["namespace"], "name": old["name"], "node": None, "ready": False, "note": note})
+                        self.reporter.progress(note)
                         break
                 if done:
+                    seconds = round(monotonic() - self.deleted_at[old["uid"]], 1)
                     assessment["recovery"].append(
                         {
                             "namespace": old["namespace"],
                             "name": old["name"],
                             "node": pod["spec"]["nodeName"],
-                            "seconds": round(monotonic() - self.deleted_at[old["uid"]], 1),
+                            "seconds": seconds,
                             "ready": True,
                             "claims": old["claims"],
                         }
                     )
+                    self.reporter.progress(f"Pod {label}: Ready again on {pod['spec']['nodeName']} after {seconds} s, with claims {', '.join(old['claims']) or 'none'}.")
                     break
                 if monotonic() >= deadline:
                     raise K8sError(f"Pod {label} did not come back within {self.params['wait_timeout']} s: {detail} Check its events and the StatefulSet.")
@@ -449,7 +505,7 @@ class NodeFencer:
 
     def _statefulset_of(self, old):
         try:
-            return self.cluster.to_dict(self.cluster.get_statefulset(old["namespace"], old["owner"].split("/", 1)[1]))
+            return self.cluster.get_statefulset(old["namespace"], old["owner"].split("/", 1)[1])
         except K8sError as exc:
             if exc.status == 404:
                 return None
@@ -483,6 +539,11 @@ class NodeFencer:
                 entry["actions"].append("uncordon")
             if entry["actions"] or annotated:
                 self._write(self._patch_node_fresh, name, node, _unfence_body)
+                done = " and ".join(entry["actions"]) or "remove the fence annotation"
+                self._done(f"Node {name}: unfenced ({done}).", node, "NodeRecovered", "Unfence",
+                           f"Unfenced node {name}, which is Ready again: {done}.", event_type="Normal")
+        if not any(entry["selected"] for entry in self.results):
+            self.reporter.progress("No node was unfenced." if self.results else "No node is fenced.")
 
     def _await_ready(self, node):
         if not self.params["wait"] or self.check_mode:
@@ -491,12 +552,12 @@ class NodeFencer:
         deadline = monotonic() + self.params["wait_timeout"]
         while node_readiness(node)[0] != "True" and monotonic() < deadline:
             time.sleep(POLL_SECONDS)
-            node = self.cluster.to_dict(self.cluster.get_node(name))
+            node = self.cluster.get_node(name)
         return node
 
     def result(self):
-        result = {"changed": self.changed, "nodes": self.results, "confirmed": self.params["fenced_confirmed"]}
-        if self.module._diff:
+        result = {"changed": self.changed, "nodes": self.results, "confirmed": self.params["fenced_confirmed"], "run_id": self.reporter.run_id}
+        if self.diff:
             result["diff"] = {"before": self.before, "after": self.after}
         return result
 
@@ -519,23 +580,24 @@ def argument_spec():
     return spec
 
 
-def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    fencer = None
-    problems = fencing.invalid_params(module.params)
+def run(params, check_mode, diff, reporter):
+    """One fence or unfence pass: the result dict, or K8sError whose details hold what was done until then."""
+    problems = fencing.invalid_params(params)
     if problems:
-        module.fail_json(msg=" ".join(problems))
+        raise K8sError(" ".join(problems))
+    fencer = NodeFencer(Cluster.from_params(params), params, check_mode, diff, reporter)
     try:
-        fencer = NodeFencer(module, Cluster.from_params(module.params))
-        if module.params["state"] == "present":
+        if params["state"] == "present":
             fencer.fence()
         else:
             fencer.unfence()
     except K8sError as exc:
-        partial = fencer.result() if fencer else {}
-        partial.pop("changed", None)
-        module.fail_json(msg=exc.msg, changed=bool(fencer and fencer.changed), exception=traceback.format_exc(), **partial)
-    module.exit_json(**fencer.result())
+        raise K8sError(exc.msg, status=exc.status, details=fencer.result()) from exc
+    return fencer.result()
+
+
+def main():
+    run_as_module(argument_spec(), run)
 
 
 if __name__ == "__main__":

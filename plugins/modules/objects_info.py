@@ -15,9 +15,9 @@ description:
   - A missing object is not an error; RV(resources) is then empty.
   - The deploy playbook looks up its namespace with it, and the P(stateful.pets.pet_image#role) role reads the
     nodes' image lists with it.
-  - Like M(stateful.pets.apply), it runs inside the controller process when the task runs on the controller
-    (connection C(local)) and the controller's Python has the C(kubernetes) library, which saves about half a second
-    per task. Elsewhere it runs as a normal module.
+  - A plain local task runs the module inside the controller process, which saves about half a second per task; any
+    other task (C(become), another Python, a remote connection, C(async)) runs it as a module process, as the
+    collection's C(docs/architecture.md) explains.
   - The module only reads; it never changes the cluster.
 author:
   - stateful.pets contributors (@stateful-pets)
@@ -90,9 +90,8 @@ resources:
         phase: Active
 """
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402 (imports follow the documentation blocks)
-
-from ansible_collections.stateful.pets.plugins.module_utils._k8s import AUTH_ARG_SPEC, Cluster, K8sError  # noqa: E402
+from ansible_collections.stateful.pets.plugins.module_utils._k8s import AUTH_ARG_SPEC, Cluster  # noqa: E402 (imports follow the documentation blocks)
+from ansible_collections.stateful.pets.plugins.module_utils._module import run_as_module  # noqa: E402
 
 
 def argument_spec():
@@ -106,20 +105,15 @@ def argument_spec():
     return spec
 
 
-def run_module(params, check_mode, diff):
-    """The whole run: a result dict, or K8sError. Shared by main() and the in-process action plugin."""
-    del check_mode, diff  # the module only reads
+def run(params, check_mode, diff, reporter):
+    """The whole run: a result dict, or K8sError."""
+    del check_mode, diff, reporter  # the module only reads, in one call
     cluster = Cluster.from_params(params)
     return {"changed": False, "resources": cluster.list_objects(params["api_version"], params["kind"], params["namespace"], params["name"])}
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    try:
-        result = run_module(module.params, module.check_mode, module._diff)
-    except K8sError as exc:
-        module.fail_json(msg=exc.msg, **exc.details)
-    module.exit_json(**result)
+    run_as_module(argument_spec(), run)
 
 
 if __name__ == "__main__":

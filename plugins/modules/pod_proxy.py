@@ -194,17 +194,14 @@ failure:
   sample: pod_not_ready
 """
 
-import traceback  # noqa: E402 (imports follow the documentation blocks)
-
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-
-from ansible_collections.stateful.pets.plugins.module_utils._k8s import AUTH_ARG_SPEC, Cluster, K8sError, Urllib3HTTPError  # noqa: E402
+from ansible_collections.stateful.pets.plugins.module_utils._k8s import AUTH_ARG_SPEC, Cluster, K8sError, Urllib3HTTPError  # noqa: E402 (imports follow the documentation blocks)
+from ansible_collections.stateful.pets.plugins.module_utils._module import run_as_module  # noqa: E402
 from ansible_collections.stateful.pets.plugins.module_utils._proxy import (  # noqa: E402
-    ProxyError,
     classify,
     decode_body,
     encode_body,
     pod_readiness,
+    proxy_error,
     proxy_path,
     resolve_pod_port,
     validate_port,
@@ -231,8 +228,19 @@ def argument_spec():
     return spec
 
 
-def run(params, check_mode, cluster_factory):
-    """Do the request; return the result dict or raise ProxyError / K8sError."""
+def run(params, check_mode, diff, reporter):
+    """Do the request: the result dict, or K8sError whose details name the `failure` (and hold the answer, if any)."""
+    del diff, reporter  # one request, no steps to report
+    try:
+        return send(params, check_mode)
+    except K8sError as exc:
+        if "failure" in exc.details:
+            raise
+        failure, msg = describe_k8s_error(exc)
+        raise K8sError(msg, status=exc.status, details={"failure": failure}) from exc
+
+
+def send(params, check_mode):
     kind, namespace, name = params["kind"], params["namespace"], params["name"]
     port = validate_port(params["port"])
     payload, headers = encode_body(params["body"], params["headers"])
@@ -241,16 +249,15 @@ def run(params, check_mode, cluster_factory):
     sends = params["method"] == "GET" or not check_mode
     if not sends:
         return dict(changed=True, url=url, msg=f"Check mode: the {params['method']} request was not sent.")
-    cluster = cluster_factory(params)
+    cluster = Cluster.from_params(params)
     if kind == "pod":
         pod = cluster.find_pod(namespace, name)
         if pod is None:
-            raise ProxyError(f"Pod {namespace}/{name} was not found. Check the name and the namespace.", "pod_not_found")
-        pod = cluster.to_dict(pod)
+            raise proxy_error(f"Pod {namespace}/{name} was not found. Check the name and the namespace.", "pod_not_found")
         if params["require_ready"]:
             why = pod_readiness(pod)
             if why:
-                raise ProxyError(f"{why} Wait for it to become Ready, or set require_ready=false to send anyway.", "pod_not_ready")
+                raise proxy_error(f"{why} Wait for it to become Ready, or set require_ready=false to send anyway.", "pod_not_ready")
         port = resolve_pod_port(pod, port)
         url = proxy_path(kind, namespace, name, port, params["path"], params["query"], params["scheme"])
     status, answer_headers, raw = cluster.proxy(url, params["method"], payload, headers, params["timeout"])
@@ -258,9 +265,8 @@ def run(params, check_mode, cluster_factory):
     result = dict(changed=params["method"] != "GET", url=url, status=status, body=text, json=parsed, headers=answer_headers)
     try:
         classify(kind, namespace, name, status, answer_headers, parsed, text, params["expected_status"])
-    except ProxyError as exc:
-        exc.result = result
-        raise
+    except K8sError as exc:
+        raise K8sError(exc.msg, details=dict(result, **exc.details)) from None
     return result
 
 
@@ -274,15 +280,7 @@ def describe_k8s_error(exc):
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    try:
-        result = run(module.params, module.check_mode, Cluster.from_params)
-    except ProxyError as exc:
-        module.fail_json(msg=exc.msg, failure=exc.failure, **getattr(exc, "result", {}))
-    except K8sError as exc:
-        failure, msg = describe_k8s_error(exc)
-        module.fail_json(msg=msg, failure=failure, exception=traceback.format_exc())
-    module.exit_json(**result)
+    run_as_module(argument_spec(), run)
 
 
 if __name__ == "__main__":

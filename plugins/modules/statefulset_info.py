@@ -13,7 +13,8 @@ description:
   - Reads a StatefulSet, its pods and its PersistentVolumeClaims, and returns one row per pet in ordinal order,
     with the pet's node, whether it is Ready (and since when), and the PersistentVolume bound to each of its claims.
   - With O(wait=true), first waits until the rollout is complete. The module watches the pods and the StatefulSet
-    (no fixed sleeps), so it returns a fraction of a second after the last pod goes Ready.
+    (no fixed sleeps), so it returns a fraction of a second after the last pod goes Ready. It reports a line each time
+    a pod becomes Ready (RV(progress)), shown live when the task runs inside the controller.
   - The rollout is complete when the controller has observed the latest spec (C(status.observedGeneration)), every
     ordinal from V(0) to C(spec.replicas - 1) has a pod that is Ready and not terminating, and C(status.replicas),
     C(status.readyReplicas) and C(status.updatedReplicas) equal C(spec.replicas), with C(status.currentRevision)
@@ -221,23 +222,37 @@ waited:
   returned: success
   type: float
   sample: 3.42
+progress:
+  description:
+    - With O(wait=true), one line each time a pod that the module saw not Ready became Ready, and one when the rollout
+      was complete, in order.
+    - When the task runs inside the controller, each line is also shown the moment it happens.
+  returned: success, with O(wait=true)
+  type: list
+  elements: str
+  sample:
+    - "StatefulSet pets/kubia: kubia-1 Ready on pets-worker2, 2 of 3 pods Ready after 3.1 s."
+    - "StatefulSet pets/kubia: kubia-2 Ready on pets-worker, 3 of 3 pods Ready after 5.2 s."
+    - "StatefulSet pets/kubia: rollout complete, 3 of 3 pods Ready after 5.3 s."
 """
 
 import math  # noqa: E402 (imports follow the documentation blocks)
 import time  # noqa: E402
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-
 from ansible_collections.stateful.pets.plugins.module_utils._k8s import AUTH_ARG_SPEC, Cluster, K8sError, ref  # noqa: E402
+from ansible_collections.stateful.pets.plugins.module_utils._module import run_as_module  # noqa: E402
 from ansible_collections.stateful.pets.plugins.module_utils._pets_info import (  # noqa: E402
     missing_message,
     not_ready_pets,
     pet_rows,
+    replicas,
     rollout_complete,
     statefulset_summary,
     status_lag,
     timeout_message,
 )
+from ansible_collections.stateful.pets.plugins.module_utils._predicates import is_running_ready  # noqa: E402
+from ansible_collections.stateful.pets.plugins.module_utils._reporter import Reporter  # noqa: E402
 from ansible_collections.stateful.pets.plugins.module_utils._scale import claim_templates, selector_string  # noqa: E402
 
 WATCHED = ("ADDED", "MODIFIED", "DELETED")
@@ -252,20 +267,26 @@ def validate(params):
 
 
 class PetsReader:
-    """Reads (and optionally waits for) one StatefulSet's pets; raises K8sError whose `details` hold the last report."""
+    """Reads (and optionally waits for) one StatefulSet's pets; raises K8sError whose `details` hold the last report.
 
-    def __init__(self, cluster, namespace, name, clock=None):
+    While it waits it reports a progress line each time a pod it saw not Ready becomes Ready, and one when the rollout
+    is complete.
+    """
+
+    def __init__(self, cluster, namespace, name, clock=None, reporter=None):
         self.cluster = cluster
         self.namespace = namespace
         self.name = name
         self.clock = clock or time.monotonic
+        self.reporter = reporter or Reporter()
+        self.waiting_for = set()  # pods seen not Ready during the wait
+        self.started = None
 
     def run(self, wait, timeout):
         sts = self._read_statefulset()
         if not wait:
-            listed = self.cluster.list_pods(self.namespace, label_selector=selector_string(sts))
-            return self._report(sts, [self.cluster.to_dict(pod) for pod in listed], 0.0)
-        started = self.clock()
+            return self._report(sts, self.cluster.list_pods(self.namespace, label_selector=selector_string(sts)), 0.0)
+        started = self.started = self.clock()
         deadline = started + timeout
         while True:
             pods = self._pods_until_ready(sts, deadline)
@@ -273,14 +294,17 @@ class PetsReader:
                 sts = self._statefulset_until_rolled_out(sts, deadline)
                 # A spec changed meanwhile (say, more replicas) sends us back to the pods.
                 if rollout_complete(sts, pods):
-                    return self._report(sts, pods, self.clock() - started)
+                    waited = self.clock() - started
+                    self.reporter.progress(f"StatefulSet {ref(self.namespace, self.name)}: rollout complete, {replicas(sts)} of"
+                                           f" {replicas(sts)} pods Ready after {waited:.1f} s.")
+                    return self._report(sts, pods, waited)
             if self.clock() >= deadline:
                 report = self._report(sts, pods, self.clock() - started)
                 raise K8sError(timeout_message(sts, pods, timeout), details=report)
 
     def _read_statefulset(self):
         try:
-            return self.cluster.to_dict(self.cluster.get_statefulset(self.namespace, self.name))
+            return self.cluster.get_statefulset(self.namespace, self.name)
         except K8sError as exc:
             if exc.status == 404:
                 raise K8sError(missing_message(self.namespace, self.name), status=404) from exc
@@ -288,6 +312,19 @@ class PetsReader:
 
     def _remaining(self, deadline):
         return max(1, math.ceil(deadline - self.clock()))
+
+    def _note_ready(self, sts, pod, pods):
+        """A progress line when a pod seen not Ready becomes Ready: one line per pod, not per watch event."""
+        name = pod["metadata"]["name"]
+        if not is_running_ready(pod):
+            self.waiting_for.add(name)
+        elif name in self.waiting_for:
+            self.waiting_for.discard(name)
+            want = replicas(sts)
+            ready = want - len(not_ready_pets(sts, pods))
+            node = (pod.get("spec") or {}).get("nodeName")
+            self.reporter.progress(f"StatefulSet {ref(self.namespace, self.name)}: {name} Ready on {node}, {ready} of {want} pods Ready"
+                                   f" after {self.clock() - self.started:.1f} s.")
 
     def _pods_until_ready(self, sts, deadline):
         """The set's pods as soon as every ordinal is Ready, or as last seen at the deadline."""
@@ -297,14 +334,14 @@ class PetsReader:
         while True:
             # A watch without a resource version starts with an ADDED event for each existing pod.
             pods = {}
-            for kind, obj in self.cluster.watch_pods(self.namespace, selector, self._remaining(deadline)):
+            for kind, pod in self.cluster.watch_pods(self.namespace, selector, self._remaining(deadline)):
                 if kind not in WATCHED:
                     continue
-                pod = self.cluster.to_dict(obj)
                 if kind == "DELETED":
                     pods.pop(pod["metadata"]["name"], None)
                 else:
                     pods[pod["metadata"]["name"]] = pod
+                    self._note_ready(sts, pod, pods.values())
                 if not not_ready_pets(sts, pods.values()):
                     return list(pods.values())
             if self.clock() >= deadline:
@@ -317,14 +354,14 @@ class PetsReader:
                 if kind == "DELETED":
                     raise K8sError(f"StatefulSet {ref(self.namespace, self.name)} was deleted while this module waited for it. Nothing was changed.")
                 if kind in WATCHED:
-                    sts = self.cluster.to_dict(obj)
+                    sts = obj
                     if not status_lag(sts):
                         return sts
             if self.clock() >= deadline:
                 return sts
 
     def _report(self, sts, pods, waited):
-        pvcs = [self.cluster.to_dict(pvc) for pvc in self.cluster.list_pvcs(self.namespace)] if claim_templates(sts) else []
+        pvcs = self.cluster.list_pvcs(self.namespace) if claim_templates(sts) else []
         return {
             "changed": False,
             "statefulset": statefulset_summary(sts),
@@ -344,21 +381,16 @@ def argument_spec():
     return spec
 
 
-def run_module(params, check_mode, diff):
-    """The whole run: a result dict, or K8sError. Shared by main() and the in-process action plugin."""
+def run(params, check_mode, diff, reporter):
+    """The whole run: a result dict, or K8sError."""
     del check_mode, diff  # the module only reads
     validate(params)  # before any connection is made
     cluster = Cluster.from_params(params)
-    return PetsReader(cluster, params["namespace"], params["name"]).run(params["wait"], params["wait_timeout"])
+    return PetsReader(cluster, params["namespace"], params["name"], reporter=reporter).run(params["wait"], params["wait_timeout"])
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    try:
-        result = run_module(module.params, module.check_mode, module._diff)
-    except K8sError as exc:
-        module.fail_json(msg=exc.msg, **exc.details)
-    module.exit_json(**result)
+    run_as_module(argument_spec(), run)
 
 
 if __name__ == "__main__":

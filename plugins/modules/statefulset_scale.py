@@ -22,6 +22,12 @@ description:
     C(persistentVolumeClaimRetentionPolicy.whenScaled) is C(Delete) is scaled, with a warning that its claims go away.
   - When a step runs out of time the module stops and fails, naming the pod, what it waits on and its events. An added
     pod that never became Ready is removed again by setting C(spec.replicas) back to the last healthy count.
+  - Each step is a line of RV(progress), shown the moment it happens when the task runs inside the controller (a plain
+    local task), as C(kubectl rollout status) does.
+  - Each change of C(spec.replicas) is recorded as an C(events.k8s.io/v1) Event on the StatefulSet, with
+    C(reportingController=stateful.pets), the action C(Scale), the reason C(AddPet), C(RemovePet) or C(StepTimedOut),
+    and a note that names the run (RV(run_id)). The Events carry the label C(stateful.pets/run=<run_id>). When an Event
+    cannot be recorded, the module warns and goes on.
 author:
   - stateful.pets contributors (@stateful-pets)
 requirements:
@@ -79,7 +85,8 @@ seealso:
     description: Scales any resource with a scale subresource straight to the target count.
 notes:
   - The module patches the StatefulSet's C(scale) subresource, so it needs the verbs C(get) and C(patch) on
-    C(statefulsets) and C(statefulsets/scale), and C(list) and C(watch) on C(pods) and C(statefulsets).
+    C(statefulsets) and C(statefulsets/scale), and C(list) and C(watch) on C(pods) and C(statefulsets). Recording
+    its Events needs C(create) on C(events) in the API group C(events.k8s.io).
 """
 
 EXAMPLES = r"""
@@ -219,6 +226,25 @@ reused_pvcs:
       description: The claim's phase.
       type: str
       sample: Bound
+progress:
+  description:
+    - One line per step, in order, plus a first and a last line; in check mode, one line with the plan.
+    - A failed run returns the lines of the steps it took.
+  returned: success
+  type: list
+  elements: str
+  sample:
+    - "StatefulSet pets/kubia: scaling from 2 to 4 replicas, one pod at a time."
+    - "StatefulSet pets/kubia: kubia-2 Ready on pets-worker2 after 4.2 s (3 of 4 replicas)."
+    - "StatefulSet pets/kubia: kubia-3 Ready on pets-worker after 3.9 s (4 of 4 replicas)."
+    - "StatefulSet pets/kubia: scaled from 2 to 4 replicas in 8.3 s."
+run_id:
+  description:
+    - A short name of this run. The note of every Event the run recorded names it, and the Events carry the label
+      C(stateful.pets/run=<run_id>), so C(kubectl get events -A -l stateful.pets/run=<run_id>) lists them.
+  returned: success
+  type: str
+  sample: 3f9a2c1b
 diff:
   description: The replica count before and after.
   returned: success
@@ -234,10 +260,11 @@ import math  # noqa: E402 (imports follow the documentation blocks)
 import time  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-
-from ansible_collections.stateful.pets.plugins.module_utils._k8s import AUTH_ARG_SPEC, Cluster, K8sError  # noqa: E402
+from ansible_collections.stateful.pets.plugins.module_utils._events import record_event  # noqa: E402
+from ansible_collections.stateful.pets.plugins.module_utils._k8s import AUTH_ARG_SPEC, Cluster, K8sError, ref  # noqa: E402
+from ansible_collections.stateful.pets.plugins.module_utils._module import run_as_module  # noqa: E402
 from ansible_collections.stateful.pets.plugins.module_utils._predicates import ready_for  # noqa: E402
+from ansible_collections.stateful.pets.plugins.module_utils._reporter import Reporter  # noqa: E402
 from ansible_collections.stateful.pets.plugins.module_utils._scale import (  # noqa: E402
     ADD,
     claim_names,
@@ -280,13 +307,16 @@ def _utcnow():
 
 
 class Scaler:
-    """Runs the plan against a Cluster; raises K8sError whose `details` hold the partial result."""
+    """Runs the plan against a Cluster; raises K8sError whose `details` hold the partial result.
 
-    def __init__(self, cluster, params, check_mode, warn, clock=time.monotonic, wall=time.time, now=_utcnow):
+    Each step is a progress line of `reporter`, and each write an Event on the StatefulSet.
+    """
+
+    def __init__(self, cluster, params, check_mode, reporter=None, clock=time.monotonic, wall=time.time, now=_utcnow):
         self.cluster = cluster
         self.params = params
         self.check_mode = check_mode
-        self.warn = warn
+        self.reporter = reporter or Reporter()
         self.clock = clock
         self.wall = wall
         self.now = now
@@ -310,23 +340,30 @@ class Scaler:
             "steps": [],
             "retained_pvcs": [],
             "reused_pvcs": [],
+            "run_id": self.reporter.run_id,
         }
         self.current = current
         self.desired = desired
+        self.label = f"StatefulSet {ref(self.namespace, self.name)}"
         plan = plan_steps(current, desired)
         if plan and plan[0]["action"] != ADD and deletes_claims_on_scale_down(sts):
-            self.warn(retention_warning(self.namespace, self.name))
+            self.reporter.warn(retention_warning(self.namespace, self.name))
         pods = {}
         if plan and plan[0]["action"] != ADD:
             pods = self._check_health(current - 1, stopped_at=None)
-        if self.check_mode:
+        if not plan:
+            self.reporter.progress(f"{self.label} already has {current} replicas; nothing to do.")
+        elif self.check_mode:
             self._plan_only(plan, pods)
         else:
+            started = self.clock()
+            self.reporter.progress(f"{self.label}: scaling from {current} to {desired} replicas, one pod at a time.")
             for step in plan:
                 if step["action"] == ADD:
                     self._add(step)
                 else:
                     self._remove(step)
+            self.reporter.progress(f"{self.label}: scaled from {current} to {desired} replicas in {self.clock() - started:.1f} s.")
         self._finish()
         return self.result
 
@@ -340,7 +377,7 @@ class Scaler:
                 raise
             kind = self.cluster.find_workload_kind(self.namespace, self.name)
             raise K8sError(not_a_statefulset_message(self.namespace, self.name, kind), status=404) from exc
-        return self.cluster.to_dict(found)
+        return found
 
     def _step(self, step, **values):
         entry = {"ordinal": step["ordinal"], "action": step["action"], "seconds": None, "node": None,
@@ -350,7 +387,7 @@ class Scaler:
 
     def _existing_claims(self, ordinal):
         claims = (self.cluster.find_pvc(self.namespace, claim) for claim in claim_names(self.sts, ordinal))
-        return [claim_summary(self.cluster.to_dict(pvc)) for pvc in claims if pvc is not None]
+        return [claim_summary(pvc) for pvc in claims if pvc is not None]
 
     def _plan_only(self, plan, pods):
         for step in plan:
@@ -362,11 +399,18 @@ class Scaler:
             self.result["steps"].append(self._step(step, node=node))
         self.result["changed"] = bool(plan)
         self.result["replicas_after"] = self.desired
+        pods_named = ", ".join(pod_name(self.name, step["ordinal"]) for step in plan)
+        verb = "add" if plan[0]["action"] == ADD else "remove"
+        self.reporter.progress(f"{self.label}: would scale from {self.current} to {self.desired} replicas and {verb} {pods_named}"
+                               " (check mode: nothing was changed).")
 
-    def _patch(self, replicas):
+    def _patch(self, replicas, reason, note, event_type="Normal"):
+        """Set spec.replicas and record the write as an Event on the StatefulSet."""
+        before = self.result["replicas_after"]
         self.cluster.patch_statefulset_replicas(self.namespace, self.name, replicas)
         self.result["changed"] = True
         self.result["replicas_after"] = replicas
+        record_event(self.cluster, self.reporter, self.sts, reason, "Scale", f"Set replicas from {before} to {replicas} {note}.", event_type)
 
     def _budget(self):
         return min(self.params["step_timeout"], self.deadline - self.clock())
@@ -374,18 +418,18 @@ class Scaler:
     def _add(self, step):
         ordinal = step["ordinal"]
         reused = self._existing_claims(ordinal)
+        name = pod_name(self.name, ordinal)
         started, patched_at = self.clock(), self.wall()
-        self._patch(ordinal + 1)
+        self._patch(ordinal + 1, "AddPet", f"to add pod {name} ({self._step_count()})")
         budget = self._budget()
         step_deadline = self.clock() + budget
-        name = pod_name(self.name, ordinal)
         try:
             pod = self._wait_ready(name, step_deadline)
             seconds, ready_at = round(self.clock() - started, 2), self.wall()
             self._wait_counted(ordinal + 1, step_deadline, pod)
         except StepTimeout as exc:
             # Leave the set at its last healthy count: the pod that never became Ready goes away, its claim stays.
-            self._patch(ordinal)
+            self._patch(ordinal, "StepTimedOut", f"back: pod {name} was not Running and Ready within {round(budget)} s", "Warning")
             events = self._events("Pod", name) if exc.last is not None else self._events("StatefulSet", self.name)
             waits = exc.waits or waiting_on(exc.last, self.min_ready, self.now())
             raise K8sError(
@@ -393,8 +437,12 @@ class Scaler:
                 details=self.result,
             ) from None
         self.result["reused_pvcs"].extend(reused)
-        self.result["steps"].append(self._step(step, seconds=seconds, node=pod.get("spec", {}).get("nodeName"),
-                                               patched_at=round(patched_at, 3), done_at=round(ready_at, 3)))
+        node = pod.get("spec", {}).get("nodeName")
+        self.result["steps"].append(self._step(step, seconds=seconds, node=node, patched_at=round(patched_at, 3), done_at=round(ready_at, 3)))
+        self.reporter.progress(f"{self.label}: {name} Ready on {node} after {seconds:.1f} s ({ordinal + 1} of {self.desired} replicas).")
+
+    def _step_count(self):
+        return f"step {len(self.result['steps']) + 1} of {abs(self.desired - self.current)} toward {self.desired} replicas"
 
     def _remove(self, step):
         ordinal = step["ordinal"]
@@ -402,22 +450,23 @@ class Scaler:
             self._check_health(ordinal, stopped_at=ordinal + 1)
         name = pod_name(self.name, ordinal)
         pod = self.cluster.find_pod(self.namespace, name)
-        pod = self.cluster.to_dict(pod) if pod is not None else None
         started, patched_at = self.clock(), self.wall()
-        self._patch(ordinal)
+        self._patch(ordinal, "RemovePet", f"to remove pod {name} ({self._step_count()})")
         budget = self._budget()
         if pod is not None and not self._wait_gone(name, pod, self.clock() + budget):
             raise K8sError(down_timeout_message(self.namespace, self.name, name, round(budget), self._events("Pod", name), ordinal), details=self.result)
-        self.result["steps"].append(self._step(step, seconds=round(self.clock() - started, 2), node=(pod or {}).get("spec", {}).get("nodeName"),
+        seconds = round(self.clock() - started, 2)
+        self.result["steps"].append(self._step(step, seconds=seconds, node=(pod or {}).get("spec", {}).get("nodeName"),
                                                patched_at=round(patched_at, 3), done_at=round(self.wall(), 3)))
+        self.reporter.progress(f"{self.label}: {name} gone after {seconds:.1f} s ({ordinal} of {self.current} replicas left, target {self.desired}).")
 
     def _check_health(self, highest, stopped_at):
         """Pods by name; refuses (raises) when any of ordinals 0..highest is unhealthy, unless allowed."""
         listed = self.cluster.list_pods(self.namespace, label_selector=selector_string(self.sts))
-        pods = {pod["metadata"]["name"]: pod for pod in (self.cluster.to_dict(item) for item in listed)}
+        pods = {pod["metadata"]["name"]: pod for pod in listed}
         unhealthy = unhealthy_pods(self.name, list(pods.values()), highest + 1)
         if unhealthy and self.params["allow_unhealthy_scale_down"]:
-            self.warn(unhealthy_warning(self.namespace, self.name, unhealthy))
+            self.reporter.warn(unhealthy_warning(self.namespace, self.name, unhealthy))
         elif unhealthy:
             detailed = [(pod, problems, self._events("Pod", pod)) for pod, problems in unhealthy]
             raise K8sError(refuse_message(self.namespace, self.name, self.current, self.desired, detailed, stopped_at=stopped_at), details=self.result)
@@ -453,7 +502,7 @@ class Scaler:
                     watch_until = min(deadline, self.clock() + self.min_ready - held)
             version = last["metadata"].get("resourceVersion") if last else None
             for kind, obj in self._watch("Pod", name, watch_until, version):
-                last = None if kind == "DELETED" else self.cluster.to_dict(obj)
+                last = None if kind == "DELETED" else obj
                 if last is not None and ready_for(last, self.now()) is not None:
                     break
         raise StepTimeout(last)
@@ -462,7 +511,7 @@ class Scaler:
         """Until the StatefulSet's status.readyReplicas reaches `count`."""
         while True:
             for _kind, obj in self._watch("StatefulSet", self.name, deadline, None):
-                status = self.cluster.to_dict(obj).get("status") or {}
+                status = obj.get("status") or {}
                 if (status.get("readyReplicas") or 0) >= count:
                     return
             if self.clock() >= deadline:
@@ -474,12 +523,12 @@ class Scaler:
             for kind, obj in self._watch("Pod", name, deadline, version):
                 if kind == "DELETED":
                     return True
-                version = self.cluster.to_dict(obj)["metadata"].get("resourceVersion")
+                version = obj["metadata"].get("resourceVersion")
         return False
 
     def _finish(self):
         after = self.result["replicas_after"]
-        pvcs = [self.cluster.to_dict(pvc) for pvc in self.cluster.list_pvcs(self.namespace)] if self.sts["spec"].get("volumeClaimTemplates") else []
+        pvcs = self.cluster.list_pvcs(self.namespace) if self.sts["spec"].get("volumeClaimTemplates") else []
         retained = claims_above(self.sts, pvcs, after)
         if deletes_claims_on_scale_down(self.sts) and after < self.current:
             removed = {claim for ordinal in range(after, self.current) for claim in claim_names(self.sts, ordinal)}
@@ -488,8 +537,8 @@ class Scaler:
         self.result["diff"] = {"before": {"replicas": self.current}, "after": {"replicas": after}}
 
 
-def main():
-    argument_spec = dict(
+def argument_spec():
+    spec = dict(
         name=dict(type="str", required=True),
         namespace=dict(type="str", required=True),
         replicas=dict(type="int", required=True),
@@ -498,15 +547,19 @@ def main():
         min_ready_seconds=dict(type="int"),
         allow_unhealthy_scale_down=dict(type="bool", default=False),
     )
-    argument_spec.update(AUTH_ARG_SPEC)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    try:
-        validate(module.params)  # before any connection is made
-        cluster = Cluster.from_params(module.params)
-        result = Scaler(cluster, module.params, module.check_mode, module.warn).run()
-    except K8sError as exc:
-        module.fail_json(msg=exc.msg, **exc.details)
-    module.exit_json(**result)
+    spec.update(AUTH_ARG_SPEC)
+    return spec
+
+
+def run(params, check_mode, diff, reporter):
+    """The whole run: a result dict, or K8sError whose details hold the partial result."""
+    del diff  # the result always holds the replica counts before and after
+    validate(params)  # before any connection is made
+    return Scaler(Cluster.from_params(params), params, check_mode, reporter).run()
+
+
+def main():
+    run_as_module(argument_spec(), run)
 
 
 if __name__ == "__main__":

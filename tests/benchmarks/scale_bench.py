@@ -145,6 +145,7 @@ class Bench:
     def count_requests(self, n):
         sys.path.insert(0, self.links)
         from ansible_collections.stateful.pets.plugins.module_utils._k8s import Cluster
+        from ansible_collections.stateful.pets.plugins.module_utils._reporter import Reporter
         from ansible_collections.stateful.pets.plugins.modules.statefulset_scale import Scaler
 
         name = f"light{n}"
@@ -166,7 +167,7 @@ class Bench:
             counts.clear()
             params = {"name": name, "namespace": self.namespace, "replicas": target, "step_timeout": 120, "timeout": 600,
                       "min_ready_seconds": None, "allow_unhealthy_scale_down": False}
-            Scaler(cluster, params, False, print).run()
+            Scaler(cluster, params, False, Reporter(on_progress=print)).run()
             found[direction] = dict(counts)
         return found
 

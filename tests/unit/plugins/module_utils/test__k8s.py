@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import json
 from unittest import mock
 
 import pytest
@@ -19,47 +20,122 @@ def api_exception(status, reason=""):
     return exc
 
 
-def cluster():
+class Response:
+    """What the dynamic client's request() returns with serialize=False: the raw response."""
+
+    def __init__(self, data):
+        self.data = data
+
+
+class FakeApi:
+    """The API server at the HTTP layer: (method, path) -> JSON body, or an HTTP status that is raised."""
+
+    def __init__(self, answers=None):
+        self.answers = dict(answers or {})
+        self.requests = []
+
+    def request(self, method, path, body=None, serialize=True, **params):
+        assert serialize is False, "the Cluster asks for raw JSON, never for model objects"
+        self.requests.append((method, path, body, params))
+        answer = self.answers.get((method, path), {})
+        if isinstance(answer, int):
+            raise api_exception(answer, "Forbidden" if answer == 403 else "")
+        return Response(json.dumps(answer).encode())
+
+
+def cluster(answers=None):
     instance = Cluster.__new__(Cluster)
-    instance.core, instance.apps, instance.coordination = mock.Mock(), mock.Mock(), mock.Mock()
+    instance.dynamic = mock.Mock()
+    instance.api = FakeApi(answers)
+    instance.dynamic.client.request.side_effect = instance.api.request
     instance.host = "https://127.0.0.1:6443"
     return instance
 
 
 @pytest.mark.parametrize(
-    "call, api, method",
+    "call, method, path, params",
     [
-        (lambda c: c.find_pod("ns", "kubia-0"), "core", "read_namespaced_pod"),
-        (lambda c: c.find_pvc("ns", "data-kubia-0"), "core", "read_namespaced_persistent_volume_claim"),
-        (lambda c: c.get_node_lease("pets-worker"), "coordination", "read_namespaced_lease"),
+        (lambda c: c.get_statefulset("pets", "kubia"), "get", "/apis/apps/v1/namespaces/pets/statefulsets/kubia", {}),
+        (lambda c: c.get_pod("pets", "kubia-0"), "get", "/api/v1/namespaces/pets/pods/kubia-0", {}),
+        (lambda c: c.get_node("w1"), "get", "/api/v1/nodes/w1", {}),
+        (lambda c: c.get_node_lease("w1"), "get", "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/w1", {}),
+        (lambda c: c.list_nodes(), "get", "/api/v1/nodes", {}),
+        (lambda c: c.list_pods("pets", label_selector="app=kubia"), "get", "/api/v1/namespaces/pets/pods", {"label_selector": "app=kubia"}),
+        (lambda c: c.list_pods(field_selector="spec.nodeName=w1"), "get", "/api/v1/pods", {"field_selector": "spec.nodeName=w1"}),
+        (lambda c: c.list_pvcs("pets"), "get", "/api/v1/namespaces/pets/persistentvolumeclaims", {}),
+        (lambda c: c.patch_statefulset_replicas("pets", "kubia", 3), "patch", "/apis/apps/v1/namespaces/pets/statefulsets/kubia/scale",
+         {"content_type": "application/merge-patch+json"}),
+        (lambda c: c.patch_node("w1", {"spec": {"unschedulable": True}}), "patch", "/api/v1/nodes/w1",
+         {"content_type": "application/strategic-merge-patch+json"}),
+        (lambda c: c.force_delete_pod("pets", "kubia-0", "u0"), "delete", "/api/v1/namespaces/pets/pods/kubia-0", {"grace_period_seconds": 0}),
+        (lambda c: c.create_event({"metadata": {"name": "kubia.1", "namespace": "pets"}}), "post", "/apis/events.k8s.io/v1/namespaces/pets/events", {}),
     ],
 )
-def test_find_returns_none_on_404_and_the_object_otherwise(call, api, method):
+def test_each_call_is_one_request_to_the_object_path_without_discovery(call, method, path, params):
     c = cluster()
-    getattr(getattr(c, api), method).side_effect = api_exception(404)
-    assert call(c) is None
-    getattr(getattr(c, api), method).side_effect = None
-    getattr(getattr(c, api), method).return_value = "object"
-    assert call(c) == "object"
+    call(c)
+    ((sent_method, sent_path, _body, sent_params),) = c.api.requests
+    assert (sent_method, sent_path, sent_params) == (method, path, params)  # empty selectors are left out
+    c.dynamic.resource.assert_not_called()
+
+
+def test_bodies_of_the_writes():
+    c = cluster()
+    c.patch_statefulset_replicas("pets", "kubia", 3)
+    c.force_delete_pod("pets", "kubia-0", "u0")
+    assert c.api.requests[0][2] == {"spec": {"replicas": 3}}
+    assert c.api.requests[1][2] == {"apiVersion": "v1", "kind": "DeleteOptions", "gracePeriodSeconds": 0, "preconditions": {"uid": "u0"}}
+
+
+def test_answers_are_plain_dicts_and_list_items_carry_their_kind():
+    c = cluster({("get", "/api/v1/namespaces/pets/pods"): {"kind": "PodList", "items": [{"metadata": {"name": "kubia-0"}}]},
+                 ("get", "/apis/apps/v1/namespaces/pets/statefulsets/kubia"): {"kind": "StatefulSet", "metadata": {"name": "kubia"}}})
+    assert c.list_pods("pets") == [{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "kubia-0"}}]
+    assert c.get_statefulset("pets", "kubia") == {"kind": "StatefulSet", "metadata": {"name": "kubia"}}
+
+
+@pytest.mark.parametrize(
+    "call, path",
+    [
+        (lambda c: c.find_pod("ns", "kubia-0"), "/api/v1/namespaces/ns/pods/kubia-0"),
+        (lambda c: c.find_pvc("ns", "data-kubia-0"), "/api/v1/namespaces/ns/persistentvolumeclaims/data-kubia-0"),
+        (lambda c: c.get_node_lease("pets-worker"), "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/pets-worker"),
+    ],
+)
+def test_find_returns_none_on_404_and_the_object_otherwise(call, path):
+    assert call(cluster({("get", path): 404})) is None
+    assert call(cluster({("get", path): {"metadata": {"name": "x"}}})) == {"metadata": {"name": "x"}}
 
 
 def test_namespace_exists():
-    c = cluster()
-    c.core.read_namespace.side_effect = api_exception(404)
-    assert c.namespace_exists("gone") is False
-    c.core.read_namespace.side_effect = None
-    assert c.namespace_exists("here") is True
+    assert cluster({("get", "/api/v1/namespaces/gone"): 404}).namespace_exists("gone") is False
+    assert cluster().namespace_exists("here") is True
 
 
 def test_find_raises_a_sentence_naming_the_object_on_other_errors():
-    c = cluster()
-    c.core.read_namespaced_pod.side_effect = api_exception(403, "Forbidden")
+    c = cluster({("get", "/api/v1/namespaces/shop/pods/kubia-1"): 403})
     with pytest.raises(K8sError) as err:
         c.find_pod("shop", "kubia-1")
     assert err.value.status == 403
     assert "Cannot get Pod shop/kubia-1" in err.value.msg
     assert "Grant the verb 'get' on the resource 'pods' (API group core)" in err.value.msg
     assert '{apiGroups: [""], resources: ["pods"], verbs: ["get"]}' in err.value.msg
+
+
+def test_an_unreachable_server_is_named():
+    c = cluster()
+    c.dynamic.client.request.side_effect = _k8s.Urllib3HTTPError("Max retries exceeded (Connection refused)")
+    with pytest.raises(K8sError, match="Cannot reach the Kubernetes API server at https://127.0.0.1:6443: Max retries exceeded"):
+        c.list_nodes()
+
+
+def test_events_for_gives_the_newest_events_as_sentences():
+    items = [{"type": "Normal", "reason": "Pulled", "message": "b", "lastTimestamp": "2026-11-27T12:00:02Z"},
+             {"type": "Warning", "reason": "BackOff", "message": "c", "eventTime": "2026-11-27T12:00:03.500000Z"},
+             {"type": "Normal", "reason": "Scheduled", "message": "a", "metadata": {"creationTimestamp": "2026-11-27T12:00:01Z"}}]
+    c = cluster({("get", "/api/v1/namespaces/pets/events"): {"items": items}})
+    assert c.events_for("pets", "Pod", "kubia-0", limit=2) == ["Normal Pulled: b", "Warning BackOff: c"]
+    assert c.api.requests[0][3] == {"field_selector": "involvedObject.kind=Pod,involvedObject.name=kubia-0"}
 
 
 @pytest.mark.parametrize(
@@ -82,25 +158,15 @@ def test_forbidden_names_the_rbac_resource_and_group(kind, body, wanted):
 
 
 def test_find_workload_kind_names_the_first_kind_found():
-    c = cluster()
-    c.apps.read_namespaced_deployment.side_effect = api_exception(404)
-    c.apps.read_namespaced_replica_set.return_value = "rs"
+    c = cluster({("get", "/apis/apps/v1/namespaces/ns/deployments/web"): 404})
     assert c.find_workload_kind("ns", "web") == "ReplicaSet"
-
-
-class Listed:
-    """What the dynamic client returns: an object with to_dict()."""
-
-    def __init__(self, data):
-        self.data = data
-
-    def to_dict(self):
-        return self.data
+    assert cluster({("get", f"/apis/apps/v1/namespaces/ns/{kind}/web"): 404 for kind in ("deployments", "replicasets", "daemonsets")}
+                   ).find_workload_kind("ns", "web") is None
 
 
 def dynamic_cluster(namespaced):
+    """A cluster whose discovery finds a resource of the given scope; the discovered calls answer raw JSON."""
     c = cluster()
-    c.dynamic = mock.Mock()
     c.dynamic.resource.return_value = mock.Mock(namespaced=namespaced)
     return c
 
@@ -111,24 +177,23 @@ def dynamic_cluster(namespaced):
 )
 def test_list_objects_lists_in_the_namespace_only_for_namespaced_kinds(namespaced, namespace, scope):
     c = dynamic_cluster(namespaced)
-    c.dynamic.client.get.return_value = Listed({"items": [{"metadata": {"name": "a"}}]})
-    assert c.list_objects("v1", "Node", namespace) == [{"metadata": {"name": "a"}}]
-    assert c.dynamic.client.get.call_args.kwargs["namespace"] == scope
+    c.dynamic.client.get.return_value = Response(b'{"items": [{"metadata": {"name": "a"}}]}')
+    assert c.list_objects("v1", "Node", namespace) == [{"apiVersion": "v1", "kind": "Node", "metadata": {"name": "a"}}]
+    assert c.dynamic.client.get.call_args.kwargs == {"namespace": scope, "serialize": False}
 
 
-@pytest.mark.parametrize("found, expected", [(Listed({"metadata": {"name": "pets"}}), [{"metadata": {"name": "pets"}}]), (None, [])])
+@pytest.mark.parametrize("found, expected", [(b'{"metadata": {"name": "pets"}}', [{"metadata": {"name": "pets"}}]), (None, [])])
 def test_list_objects_by_name_is_empty_when_the_object_is_missing(found, expected):
     c = dynamic_cluster(False)
     if found is None:
         c.dynamic.client.get.side_effect = api_exception(404)
     else:
-        c.dynamic.client.get.return_value = found
+        c.dynamic.client.get.return_value = Response(found)
     assert c.list_objects("v1", "Namespace", name="pets") == expected
 
 
 def test_an_unknown_kind_names_the_kind_and_the_api_version():
     c = cluster()
-    c.dynamic = mock.Mock()
     c.dynamic.resource.side_effect = LookupError("No matches found")
     with pytest.raises(K8sError, match="serves no kind Kennel in apiVersion pets.example.com/v1"):
         c.list_objects("pets.example.com/v1", "Kennel")
@@ -137,11 +202,11 @@ def test_an_unknown_kind_names_the_kind_and_the_api_version():
 @pytest.mark.parametrize("dry_run, expected", [(True, {"dry_run": "All"}), (False, {})])
 def test_server_side_apply_sends_the_field_manager_and_a_dry_run_only_in_check_mode(dry_run, expected):
     c = dynamic_cluster(True)
-    c.dynamic.client.server_side_apply.return_value = Listed({"kind": "Service"})
+    c.dynamic.client.server_side_apply.return_value = Response(b'{"kind": "Service"}')
     obj = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "kubia", "namespace": "pets"}}
     assert c.server_side_apply(obj, "stateful.pets", True, dry_run=dry_run) == {"kind": "Service"}
     kwargs = c.dynamic.client.server_side_apply.call_args.kwargs
-    assert kwargs["field_manager"] == "stateful.pets" and kwargs["force_conflicts"] is True
+    assert kwargs["field_manager"] == "stateful.pets" and kwargs["force_conflicts"] is True and kwargs["serialize"] is False
     assert {k: v for k, v in kwargs.items() if k == "dry_run"} == expected
 
 
@@ -153,61 +218,37 @@ def test_an_apply_conflict_says_how_to_resolve_it():
         c.server_side_apply(obj, "stateful.pets", False)
 
 
-def test_a_kubeconfig_that_does_not_exist_is_named_before_any_client_is_built(tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    "params, environment, wanted",
+    [
+        ({"kubeconfig": "{missing}"}, None, "The kubeconfig file {missing} does not exist."),
+        ({"kubeconfig": "{present}:{missing}"}, None, "The kubeconfig file {missing} does not exist."),
+        ({}, "{missing}", "The kubeconfig file {missing} (from K8S_AUTH_KUBECONFIG) does not exist."),
+    ],
+)
+def test_a_kubeconfig_that_does_not_exist_is_named_before_any_client_is_built(tmp_path, monkeypatch, params, environment, wanted):
     built = mock.Mock()
     monkeypatch.setattr(_k8s, "get_api_client", built, raising=False)
     monkeypatch.setattr(_k8s, "HAS_KUBERNETES", True)
-    missing = str(tmp_path / "missing.kubeconfig")
-    with pytest.raises(K8sError, match=f"The kubeconfig file {missing} does not exist"):
-        Cluster.from_params({"kubeconfig": missing})
+    names = {"missing": str(tmp_path / "missing.kubeconfig"), "present": str(tmp_path / "present.kubeconfig")}
+    (tmp_path / "present.kubeconfig").write_text("{}")
+    monkeypatch.delenv("K8S_AUTH_KUBECONFIG", raising=False)
+    if environment:
+        monkeypatch.setenv("K8S_AUTH_KUBECONFIG", environment.format(**names))
+    with pytest.raises(K8sError) as err:
+        Cluster.from_params({key: value.format(**names) for key, value in params.items()})
+    assert err.value.msg.startswith(wanted.format(**names))
     built.assert_not_called()
 
 
-class Response:
-    """What the dynamic client returns with serialize=False: the raw response."""
-
-    def __init__(self, data):
-        self.data = data
-
-
-@pytest.mark.parametrize(
-    "call, kind, api_version, kwargs, body, expected",
-    [
-        (lambda c: c.get_statefulset("pets", "kubia"), "StatefulSet", "apps/v1", {"name": "kubia", "namespace": "pets"},
-         b'{"kind": "StatefulSet"}', {"kind": "StatefulSet"}),
-        (lambda c: c.list_pods("pets", label_selector="app=kubia"), "Pod", "v1",
-         {"name": None, "namespace": "pets", "label_selector": "app=kubia"}, b'{"items": [{"metadata": {"name": "kubia-0"}}]}',
-         [{"metadata": {"name": "kubia-0"}}]),
-        (lambda c: c.list_pods(field_selector="spec.nodeName=pets-worker"), "Pod", "v1",
-         {"name": None, "namespace": None, "field_selector": "spec.nodeName=pets-worker"}, b'{"items": []}', []),
-        (lambda c: c.list_pvcs("pets"), "PersistentVolumeClaim", "v1", {"name": None, "namespace": "pets"}, b'{"items": []}', []),
-    ],
-)
-def test_reads_come_as_json_through_the_dynamic_client_without_the_typed_api(call, kind, api_version, kwargs, body, expected):
-    c = dynamic_cluster(True)
-    c.dynamic.client.get.return_value = Response(body)
-    assert call(c) == expected
-    assert c.dynamic.resource.call_args.args == (kind, api_version)
-    assert c.dynamic.client.get.call_args.kwargs == dict(kwargs, serialize=False)  # empty selectors are left out
-    assert c.core.mock_calls == [] and c.apps.mock_calls == []
-
-
-def test_a_failed_read_names_the_object():
-    c = dynamic_cluster(True)
-    c.dynamic.client.get.side_effect = api_exception(404)
-    with pytest.raises(K8sError, match="Cannot get StatefulSet pets/kubia: it was not found") as err:
-        c.get_statefulset("pets", "kubia")
-    assert err.value.status == 404
-
-
 class FakeWatch:
-    """kubernetes.watch.Watch with canned events; remembers the keyword arguments of stream()."""
+    """kubernetes.watch.Watch with canned events; remembers what stream() was asked for."""
 
     def __init__(self, events=(), error=None):
-        self.events, self.error, self.kwargs, self.stopped = list(events), error, None, False
+        self.events, self.error, self.func, self.kwargs, self.stopped = list(events), error, None, None, False
 
     def stream(self, func, **kwargs):
-        self.kwargs = kwargs
+        self.func, self.kwargs = func, kwargs
         yield from self.events
         if self.error is not None:
             raise self.error
@@ -220,23 +261,25 @@ def watching(monkeypatch, watch):
     fake = mock.Mock()
     fake.watch.Watch.return_value = watch
     monkeypatch.setattr(_k8s, "kubernetes", fake, raising=False)
-    return dynamic_cluster(True)
+    return cluster()
 
 
 @pytest.mark.parametrize(
-    "call, wanted",
+    "call, path, wanted",
     [
-        (lambda c: c.watch_pods("pets", "app=kubia", 30), {"label_selector": "app=kubia"}),
-        (lambda c: c.watch_named("StatefulSet", "pets", "kubia", 30), {"field_selector": "metadata.name=kubia"}),
-        (lambda c: c.watch_named("Pod", "pets", "kubia-0", 30, resource_version="42"),
+        (lambda c: c.watch_pods("pets", "app=kubia", 30), "/api/v1/namespaces/pets/pods", {"label_selector": "app=kubia"}),
+        (lambda c: c.watch_named("StatefulSet", "pets", "kubia", 30), "/apis/apps/v1/namespaces/pets/statefulsets",
+         {"field_selector": "metadata.name=kubia"}),
+        (lambda c: c.watch_named("Pod", "pets", "kubia-0", 30, resource_version="42"), "/api/v1/namespaces/pets/pods",
          {"field_selector": "metadata.name=kubia-0", "resource_version": "42"}),
     ],
 )
-def test_watches_yield_json_objects_and_ask_for_no_typed_models(monkeypatch, call, wanted):
+def test_watches_yield_json_objects_from_the_collection_path(monkeypatch, call, path, wanted):
     watch = FakeWatch([{"type": "ADDED", "object": {"metadata": {"name": "kubia-0"}}}])
     c = watching(monkeypatch, watch)
     assert list(call(c)) == [("ADDED", {"metadata": {"name": "kubia-0"}})]
-    assert watch.kwargs == dict(wanted, namespace="pets", serialize=False, timeout_seconds=30, _request_timeout=35)
+    assert watch.func.args == ("get", path)
+    assert watch.kwargs == dict(wanted, serialize=False, timeout_seconds=30, _request_timeout=35)
     assert watch.stopped
 
 

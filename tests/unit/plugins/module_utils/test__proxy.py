@@ -8,8 +8,8 @@ import json
 
 import pytest
 
+from ansible_collections.stateful.pets.plugins.module_utils._k8s import K8sError
 from ansible_collections.stateful.pets.plugins.module_utils._proxy import (
-    ProxyError,
     api_server_status,
     classify,
     decode_body,
@@ -68,9 +68,9 @@ def test_proxy_path(args, expected):
     ],
 )
 def test_proxy_path_rejects(args, needle):
-    with pytest.raises(ProxyError) as err:
+    with pytest.raises(K8sError) as err:
         proxy_path(*args)
-    assert err.value.failure == "invalid_request"
+    assert err.value.details["failure"] == "invalid_request"
     assert any(part in err.value.msg for part in needle.split("|"))
 
 
@@ -91,7 +91,7 @@ def test_resolve_pod_port(port, expected):
 
 
 def test_resolve_pod_port_unknown_name():
-    with pytest.raises(ProxyError) as err:
+    with pytest.raises(K8sError) as err:
         resolve_pod_port(POD, "metrics")
     assert err.value.msg.startswith("Pod pets/kubia-0 has no container port named 'metrics'")
 
@@ -147,10 +147,10 @@ def test_encode_body(body, headers, payload, content_type):
     ],
 )
 def test_encode_body_rejects(body, headers, needle):
-    with pytest.raises(ProxyError) as err:
+    with pytest.raises(K8sError) as err:
         encode_body(body, headers)
     assert needle in err.value.msg
-    assert err.value.failure == "invalid_request"
+    assert err.value.details["failure"] == "invalid_request"
 
 
 @pytest.mark.parametrize(
@@ -194,27 +194,27 @@ def test_api_server_status_is_told_apart_from_upstream_json():
     ],
 )
 def test_classify_api_server_failures(kind, status, parsed, failure, needle):
-    with pytest.raises(ProxyError) as err:
+    with pytest.raises(K8sError) as err:
         # Even a listed status does not hide an API server error.
         classify(kind, "pets", "x", status, JSON, parsed, json.dumps(parsed), expected_status=[status])
-    assert err.value.failure == failure
+    assert err.value.details["failure"] == failure
     assert needle in err.value.msg
     assert "API server said:" in err.value.msg
 
 
 def test_classify_upstream_5xx():
-    with pytest.raises(ProxyError) as err:
+    with pytest.raises(K8sError) as err:
         classify("pod", "pets", "kubia-0", 500, {"Content-Type": "text/plain"}, None, "disk full " * 100)
-    assert err.value.failure == "upstream_error"
+    assert err.value.details["failure"] == "upstream_error"
     assert err.value.msg.startswith("The upstream behind Pod pets/kubia-0 answered 500 (a server error in the application, not in Kubernetes): disk full")
     assert err.value.msg.endswith("...")
 
 
 def test_classify_upstream_json_error_is_not_taken_for_the_api_server():
     body = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 418}
-    with pytest.raises(ProxyError) as err:
+    with pytest.raises(K8sError) as err:
         classify("service", "pets", "web", 502, JSON, body, json.dumps(body))
-    assert err.value.failure == "upstream_error"
+    assert err.value.details["failure"] == "upstream_error"
 
 
 @pytest.mark.parametrize(
@@ -233,10 +233,10 @@ def test_classify_expected_status(status, expected, outcome):
     if outcome is None:
         assert classify("pod", "pets", "kubia-0", status, {}, None, "nope", expected) is None
     else:
-        with pytest.raises(ProxyError) as err:
+        with pytest.raises(K8sError) as err:
             classify("pod", "pets", "kubia-0", status, {}, None, "nope", expected)
         assert err.value.msg == outcome
-        assert err.value.failure == "unexpected_status"
+        assert err.value.details["failure"] == "unexpected_status"
 
 
 @pytest.mark.parametrize("value, expected", [(None, []), (200, [200]), ("204", [204]), ([200, "201"], [200, 201])])
@@ -245,6 +245,6 @@ def test_normalize_expected(value, expected):
 
 
 def test_normalize_expected_rejects_words():
-    with pytest.raises(ProxyError) as err:
+    with pytest.raises(K8sError) as err:
         normalize_expected(["ok"])
     assert "expected_status must hold HTTP status numbers" in err.value.msg

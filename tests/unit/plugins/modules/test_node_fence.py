@@ -8,14 +8,16 @@ import datetime
 from unittest import mock
 
 import pytest
+from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.stateful.pets.plugins.module_utils import _fencing as fencing
 from ansible_collections.stateful.pets.plugins.module_utils._k8s import K8sError
+from ansible_collections.stateful.pets.plugins.module_utils._reporter import Reporter
 from ansible_collections.stateful.pets.plugins.modules import node_fence
 
 NOW = datetime.datetime(2026, 11, 27, 12, 0, 0, tzinfo=datetime.timezone.utc)  # noqa: UP017 - matches the module's style
-WRITES = ("patch_node", "force_delete_pod")
+WRITES = ("patch_node", "force_delete_pod", "create_event")
 
 
 class ExitJson(Exception):
@@ -32,7 +34,9 @@ def ago(seconds):
 
 def node(name, ready="True", since=300, unschedulable=False, taints=None, annotations=None):
     return {
-        "metadata": {"name": name, "annotations": annotations or {}, "resourceVersion": "7"},
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": name, "uid": f"uid-{name}", "annotations": annotations or {}, "resourceVersion": "7"},
         "spec": {"unschedulable": unschedulable, "taints": taints or []},
         "status": {"conditions": [{"type": "Ready", "status": ready, "lastTransitionTime": ago(since)}]},
     }
@@ -55,7 +59,6 @@ def daemon_pod(node_name):
 def make_cluster(nodes, pods=(), leases=None):
     """A mocked Cluster whose objects are already dicts (to_dict is the identity)."""
     cluster = mock.MagicMock()
-    cluster.to_dict.side_effect = lambda obj: obj
     cluster.list_nodes.return_value = nodes
     cluster.get_node.side_effect = lambda name: next(n for n in nodes if n["metadata"]["name"] == name)
     cluster.get_node_lease.side_effect = lambda name: {"spec": {"renewTime": ago((leases or {}).get(name, 120))}}
@@ -82,13 +85,19 @@ def run(cluster, **args):
         mock.patch.object(node_fence.Cluster, "from_params", return_value=cluster),
         mock.patch.object(node_fence, "_now", return_value=NOW),
         mock.patch.object(node_fence.time, "sleep") as sleep,
-        mock.patch.object(node_fence.AnsibleModule, "exit_json", side_effect=_raise(ExitJson)),
-        mock.patch.object(node_fence.AnsibleModule, "fail_json", side_effect=_raise(FailJson)),
+        mock.patch.object(basic.AnsibleModule, "exit_json", side_effect=_raise(ExitJson)),
+        mock.patch.object(basic.AnsibleModule, "fail_json", side_effect=_raise(FailJson)),
         pytest.raises((ExitJson, FailJson)) as info,
     ):
         node_fence.main()
     run.sleep = sleep
     return info.type, info.value.args[0]
+
+
+def fence_params(**overrides):
+    params = {name: spec.get("default") for name, spec in node_fence.argument_spec().items()}
+    params.update(overrides)
+    return params
 
 
 def assert_no_write(cluster):
@@ -154,6 +163,53 @@ def test_confirmed_fence_taints_and_force_deletes_pinned_by_uid():
     }
     cluster.force_delete_pod.assert_called_once_with("pets", "kubia-1", "u1")
     assert result["nodes"][0]["pods_deleted"][0]["result"] == "deleted"
+
+
+def test_confirmed_fence_records_an_event_per_write_and_a_line_per_action():
+    cluster = make_cluster(cluster_3(), [pet("kubia-1", "w2", "u1"), daemon_pod("w2")])
+    reporter = Reporter(run_id="run12345")
+    node_fence.NodeFencer(cluster, fence_params(fenced_confirmed=True), reporter=reporter).fence()
+    events = [call.args[0] for call in cluster.create_event.call_args_list]
+    assert [(e["action"], e["reason"], e["type"], e["regarding"]["kind"], e["regarding"]["name"]) for e in events] == [
+        ("Cordon", "NodeUnreachable", "Warning", "Node", "w2"),
+        ("Taint", "NodeFenced", "Warning", "Node", "w2"),
+        ("ForceDelete", "NodeFenced", "Warning", "Pod", "kubia-1"),
+    ]
+    assert events[0]["regarding"] == {"apiVersion": "v1", "kind": "Node", "name": "w2", "uid": "uid-w2"}
+    assert events[0]["metadata"]["namespace"] == "default"  # Events about a Node live there, as the kubelet's do
+    assert events[2]["regarding"] == {"apiVersion": "v1", "kind": "Pod", "name": "kubia-1", "namespace": "pets", "uid": "u1"}
+    assert events[2]["metadata"]["namespace"] == "pets"
+    assert events[2]["note"] == ("Force-deleted pod pets/kubia-1 (UID u1, grace period 0) on fenced node w2, so that its owner StatefulSet/kubia"
+                                 " can recreate it on a healthy node. (stateful.pets run run12345)")
+    assert all(e["reportingController"] == "stateful.pets" and e["metadata"]["labels"] == {"stateful.pets/run": "run12345"} for e in events)
+    assert reporter.progress_lines == ["Node w2: cordoned.", "Node w2: tainted node.kubernetes.io/out-of-service.", "Node w2: force-deleted pod pets/kubia-1."]
+    assert reporter.warnings == []
+
+
+def test_an_event_that_cannot_be_recorded_is_a_warning_and_the_fence_goes_on():
+    cluster = make_cluster(cluster_3(), [pet("kubia-1", "w2", "u1")])
+    cluster.create_event.side_effect = K8sError("Cannot create Event default/w2.x: the API server refused it (403).", status=403)
+    reporter = Reporter()
+    node_fence.NodeFencer(cluster, fence_params(fenced_confirmed=True), reporter=reporter).fence()
+    cluster.force_delete_pod.assert_called_once_with("pets", "kubia-1", "u1")
+    assert len(reporter.warnings) == 3
+    assert reporter.warnings[0] == ("Could not record the Event NodeUnreachable on Node w2, which is otherwise done:"
+                                    " Cannot create Event default/w2.x: the API server refused it (403).")
+
+
+def test_check_mode_says_what_it_would_do_and_records_no_event():
+    cluster = make_cluster(cluster_3(), [pet("kubia-1", "w2", "u1")])
+    reporter = Reporter()
+    node_fence.NodeFencer(cluster, fence_params(fenced_confirmed=True), check_mode=True, reporter=reporter).fence()
+    assert_no_write(cluster)
+    assert reporter.progress_lines == ["Node w2: cordoned (check mode: not done).", "Node w2: tainted node.kubernetes.io/out-of-service (check mode: not done).",
+                                       "Node w2: force-delete pod pets/kubia-1 (check mode: not done)."]
+
+
+def test_nothing_to_fence_is_one_line():
+    reporter = Reporter()
+    node_fence.NodeFencer(make_cluster(cluster_3(worker2_ready="True")), fence_params(), reporter=reporter).fence()
+    assert reporter.progress_lines == ["No node needs fencing."]
 
 
 def test_taint_can_be_switched_off():
@@ -326,6 +382,10 @@ def test_unfence_removes_taint_and_uncordons_a_ready_node():
     )
     assert result["nodes"][0]["actions"] == ["remove out-of-service taint", "uncordon"]
     assert result["diff"]["before"]["w2"] == {"unschedulable": True, "out_of_service_taint": True}
+    (event,) = [call.args[0] for call in cluster.create_event.call_args_list]
+    assert (event["action"], event["reason"], event["type"], event["regarding"]["name"]) == ("Unfence", "NodeRecovered", "Normal", "w2")
+    assert event["note"].startswith("Unfenced node w2, which is Ready again: remove out-of-service taint and uncordon.")
+    assert result["progress"] == ["Node w2: unfenced (remove out-of-service taint and uncordon)."]
 
 
 def test_unfence_reads_the_node_again_and_retries_when_it_changed_meanwhile():

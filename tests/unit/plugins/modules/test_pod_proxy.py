@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+from unittest import mock
 from unittest.mock import MagicMock
 
 import pytest
@@ -12,7 +13,7 @@ from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.stateful.pets.plugins.module_utils._k8s import K8sError, Urllib3HTTPError
-from ansible_collections.stateful.pets.plugins.module_utils._proxy import ProxyError
+from ansible_collections.stateful.pets.plugins.module_utils._reporter import Reporter
 from ansible_collections.stateful.pets.plugins.modules import pod_proxy
 
 GREETING = b"You've hit kubia-1\nData stored on this pod: No data posted yet\n"
@@ -29,7 +30,6 @@ def ready_pod(name="kubia-1", ready="True"):
 def fake_cluster(pod=None, answer=(200, {"Content-Type": "text/plain"}, GREETING)):
     cluster = MagicMock(name="Cluster")
     cluster.find_pod.return_value = pod
-    cluster.to_dict.side_effect = lambda obj: obj
     cluster.proxy.return_value = answer
     return cluster
 
@@ -54,9 +54,16 @@ def params(**overrides):
     return base
 
 
+def run(args, check_mode, cluster=None):
+    """pod_proxy.run with Cluster.from_params giving `cluster`; the patched factory stays in run.factory."""
+    with mock.patch.object(pod_proxy.Cluster, "from_params", return_value=cluster) as factory:
+        run.factory = factory
+        return pod_proxy.run(args, check_mode, False, Reporter())
+
+
 def test_get_pod_by_port_name():
     cluster = fake_cluster(ready_pod())
-    result = pod_proxy.run(params(port="http"), False, lambda p: cluster)
+    result = run(params(port="http"), False, cluster)
     cluster.proxy.assert_called_once_with("/api/v1/namespaces/pets/pods/kubia-1:8080/proxy/", "GET", None, {}, 30)
     assert result == {
         "changed": False,
@@ -71,7 +78,7 @@ def test_get_pod_by_port_name():
 def test_post_to_service_sends_json_and_reports_change():
     cluster = fake_cluster(answer=(201, {"Content-Type": "application/json"}, b'{"stored": true}'))
     args = params(kind="service", name="kubia-public", port="80", method="POST", body={"a": 1}, expected_status=[201])
-    result = pod_proxy.run(args, False, lambda p: cluster)
+    result = run(args, False, cluster)
     cluster.find_pod.assert_not_called()
     cluster.proxy.assert_called_once_with(
         "/api/v1/namespaces/pets/services/kubia-public:80/proxy/", "POST", {"a": 1}, {"Content-Type": "application/json"}, 30
@@ -82,40 +89,39 @@ def test_post_to_service_sends_json_and_reports_change():
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE"])
 def test_check_mode_does_not_send_writes(method):
-    factory = MagicMock(name="cluster_factory")
-    result = pod_proxy.run(params(method=method, body="x"), True, factory)
-    factory.assert_not_called()
+    result = run(params(method=method, body="x"), True)
+    run.factory.assert_not_called()
     assert result == {"changed": True, "url": "/api/v1/namespaces/pets/pods/kubia-1/proxy/", "msg": f"Check mode: the {method} request was not sent."}
 
 
 def test_check_mode_still_sends_get():
     cluster = fake_cluster(ready_pod())
-    result = pod_proxy.run(params(), True, lambda p: cluster)
+    result = run(params(), True, cluster)
     cluster.proxy.assert_called_once()
     assert result["changed"] is False
     assert result["status"] == 200
 
 
 def test_check_mode_validates_before_skipping():
-    with pytest.raises(ProxyError) as err:
-        pod_proxy.run(params(method="POST", path="a?b"), True, MagicMock())
-    assert err.value.failure == "invalid_request"
+    with pytest.raises(K8sError) as err:
+        run(params(method="POST", path="a?b"), True)
+    assert err.value.details["failure"] == "invalid_request"
 
 
 def test_pod_not_found_is_reported_before_sending():
     cluster = fake_cluster(None)
-    with pytest.raises(ProxyError) as err:
-        pod_proxy.run(params(), False, lambda p: cluster)
-    assert err.value.failure == "pod_not_found"
+    with pytest.raises(K8sError) as err:
+        run(params(), False, cluster)
+    assert err.value.details["failure"] == "pod_not_found"
     assert err.value.msg == "Pod pets/kubia-1 was not found. Check the name and the namespace."
     cluster.proxy.assert_not_called()
 
 
 def test_pod_not_ready_is_reported_before_sending():
     cluster = fake_cluster(ready_pod(ready="False"))
-    with pytest.raises(ProxyError) as err:
-        pod_proxy.run(params(), False, lambda p: cluster)
-    assert err.value.failure == "pod_not_ready"
+    with pytest.raises(K8sError) as err:
+        run(params(), False, cluster)
+    assert err.value.details["failure"] == "pod_not_ready"
     assert err.value.msg == (
         "Pod pets/kubia-1 is Running but its Ready condition is False. Wait for it to become Ready, or set require_ready=false to send anyway."
     )
@@ -124,7 +130,7 @@ def test_pod_not_ready_is_reported_before_sending():
 
 def test_require_ready_false_sends_to_unready_pod():
     cluster = fake_cluster(ready_pod(ready="False"))
-    result = pod_proxy.run(params(require_ready=False), False, lambda p: cluster)
+    result = run(params(require_ready=False), False, cluster)
     assert result["status"] == 200
 
 
@@ -132,34 +138,34 @@ def test_api_server_503_from_the_proxy_means_not_ready_and_keeps_the_answer():
     status = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "ServiceUnavailable", "code": 503,
               "message": "error trying to reach service: dial tcp 10.244.2.3:8080: connect: connection refused"}
     cluster = fake_cluster(ready_pod(), answer=(503, {"Content-Type": "application/json"}, json.dumps(status).encode()))
-    with pytest.raises(ProxyError) as err:
-        pod_proxy.run(params(), False, lambda p: cluster)
-    assert err.value.failure == "pod_not_ready"
+    with pytest.raises(K8sError) as err:
+        run(params(), False, cluster)
+    assert err.value.details["failure"] == "pod_not_ready"
     assert "connection refused" in err.value.msg
-    assert err.value.result["status"] == 503
-    assert err.value.result["json"] == status
+    assert err.value.details["status"] == 503
+    assert err.value.details["json"] == status
 
 
 def test_upstream_5xx():
     cluster = fake_cluster(ready_pod(), answer=(500, {"Content-Type": "text/plain"}, b"EIO writing /var/data/kubia.txt"))
-    with pytest.raises(ProxyError) as err:
-        pod_proxy.run(params(method="POST", body="x"), False, lambda p: cluster)
-    assert err.value.failure == "upstream_error"
+    with pytest.raises(K8sError) as err:
+        run(params(method="POST", body="x"), False, cluster)
+    assert err.value.details["failure"] == "upstream_error"
     assert err.value.msg.endswith("EIO writing /var/data/kubia.txt")
 
 
 def test_unexpected_status():
     cluster = fake_cluster(ready_pod(), answer=(404, {}, b"no such page"))
-    with pytest.raises(ProxyError) as err:
-        pod_proxy.run(params(path="missing", expected_status=[200]), False, lambda p: cluster)
-    assert err.value.failure == "unexpected_status"
+    with pytest.raises(K8sError) as err:
+        run(params(path="missing", expected_status=[200]), False, cluster)
+    assert err.value.details["failure"] == "unexpected_status"
     assert err.value.msg == "Pod pets/kubia-1 answered 404, expected 200: no such page"
 
 
 def test_unknown_port_name_on_pod():
     cluster = fake_cluster(ready_pod())
-    with pytest.raises(ProxyError) as err:
-        pod_proxy.run(params(port="grpc"), False, lambda p: cluster)
+    with pytest.raises(K8sError) as err:
+        run(params(port="grpc"), False, cluster)
     assert "has no container port named 'grpc'" in err.value.msg
     cluster.proxy.assert_not_called()
 

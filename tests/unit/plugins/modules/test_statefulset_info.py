@@ -10,6 +10,7 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.stateful.pets.plugins.module_utils._k8s import Cluster, K8sError
+from ansible_collections.stateful.pets.plugins.module_utils._reporter import Reporter
 from ansible_collections.stateful.pets.plugins.modules import statefulset_info
 from ansible_collections.stateful.pets.plugins.modules.statefulset_info import PetsReader
 
@@ -51,9 +52,6 @@ class FakeCluster:
     def clock(self):
         return self.t
 
-    def to_dict(self, obj):
-        return obj
-
     def get_statefulset(self, namespace, name):
         self.calls.append("get_statefulset")
         if self.sts is None:
@@ -89,8 +87,8 @@ class FakeCluster:
         self.t = end
 
 
-def read(fake, wait=False, timeout=300):
-    return PetsReader(fake, "pets", "kubia", clock=fake.clock).run(wait, timeout)
+def read(fake, wait=False, timeout=300, reporter=None):
+    return PetsReader(fake, "pets", "kubia", clock=fake.clock, reporter=reporter).run(wait, timeout)
 
 
 def test_without_wait_reads_once_and_never_watches():
@@ -119,6 +117,29 @@ def test_wait_returns_when_the_watch_delivers_the_last_ready():
     assert result["statefulset"]["ready_replicas"] == 2
     assert fake.pod_events == [(50.0, "MODIFIED", pod(1, ready=False))]  # it stopped watching right away
     assert [c[0] if isinstance(c, tuple) else c for c in fake.calls] == ["get_statefulset", "watch_pods", "watch_named", "list_pvcs"]
+
+
+def test_wait_reports_one_line_per_pod_that_becomes_ready_not_per_event():
+    fake = FakeCluster(
+        statefulset(replicas=3, ready=1),
+        pods=[pod(0), pod(1, ready=False)],
+        pod_events=[(1.5, "MODIFIED", pod(1, ready=False)), (2.0, "MODIFIED", pod(1)), (2.5, "ADDED", pod(2, ready=False)),
+                    (3.0, "MODIFIED", pod(2, ready=False)), (4.0, "MODIFIED", pod(2))],
+        sts_events=[(4.5, statefulset(replicas=3, ready=3))],
+    )
+    reporter = Reporter()
+    read(fake, wait=True, timeout=60, reporter=reporter)
+    assert reporter.progress_lines == [
+        "StatefulSet pets/kubia: kubia-1 Ready on pets-worker1, 2 of 3 pods Ready after 2.0 s.",
+        "StatefulSet pets/kubia: kubia-2 Ready on pets-worker2, 3 of 3 pods Ready after 4.0 s.",
+        "StatefulSet pets/kubia: rollout complete, 3 of 3 pods Ready after 4.5 s.",
+    ]
+
+
+def test_without_wait_there_is_no_progress_line():
+    reporter = Reporter()
+    read(FakeCluster(statefulset(), pods=[pod(0), pod(1)]), reporter=reporter)
+    assert reporter.progress_lines == []
 
 
 def test_wait_on_a_finished_rollout_returns_at_once():
@@ -216,7 +237,7 @@ def module_exits(mocker):
 def mocked_cluster(mocker, fake):
     """A MagicMock with Cluster's exact surface whose reads go to `fake`; writes are recorded, never done."""
     cluster = mocker.MagicMock(spec=Cluster)
-    for name in ("get_statefulset", "list_pods", "list_pvcs", "watch_pods", "watch_named", "to_dict"):
+    for name in ("get_statefulset", "list_pods", "list_pvcs", "watch_pods", "watch_named"):
         getattr(cluster, name).side_effect = getattr(fake, name)
     mocker.patch.object(statefulset_info.Cluster, "from_params", return_value=cluster)
     mocker.patch.object(statefulset_info.time, "monotonic", fake.clock)

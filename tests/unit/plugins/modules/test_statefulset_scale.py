@@ -11,6 +11,7 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.stateful.pets.plugins.module_utils._k8s import K8sError
+from ansible_collections.stateful.pets.plugins.module_utils._reporter import Reporter
 from ansible_collections.stateful.pets.plugins.modules import statefulset_scale
 from ansible_collections.stateful.pets.plugins.modules.statefulset_scale import Scaler
 
@@ -32,6 +33,7 @@ class FakeCluster:
         self.kind = kind
         self.patches = []
         self.watches = []
+        self.events = []
         self.pods = {f"kubia-{n}": self._pod(n) for n in range(replicas)}
 
     # time, driven by the watches
@@ -65,7 +67,9 @@ class FakeCluster:
         if self.kind != "StatefulSet":
             raise K8sError(f"Cannot get StatefulSet {namespace}/{name}: it was not found.", status=404)
         return {
-            "metadata": {"name": name, "namespace": namespace, "generation": 3},
+            "apiVersion": "apps/v1",
+            "kind": "StatefulSet",
+            "metadata": {"name": name, "namespace": namespace, "generation": 3, "uid": "uid-sts"},
             "spec": {"replicas": self.replicas, "selector": {"matchLabels": {"app": "kubia"}},
                      "volumeClaimTemplates": [{"metadata": {"name": t}} for t in self.templates],
                      "persistentVolumeClaimRetentionPolicy": self.policy},
@@ -74,9 +78,6 @@ class FakeCluster:
 
     def find_workload_kind(self, namespace, name):
         return None if self.kind is None else self.kind
-
-    def to_dict(self, obj):
-        return obj
 
     def find_pvc(self, namespace, name):
         return {"metadata": {"name": name}, "spec": {"volumeName": f"pv-{name}"}, "status": {"phase": "Bound"}} if name in self.pvcs else None
@@ -93,6 +94,10 @@ class FakeCluster:
 
     def events_for(self, namespace, kind, name, limit=5):
         return [f"Warning Seen: {kind} {name}"]
+
+    def create_event(self, event):
+        self.events.append(event)
+        return event
 
     def patch_statefulset_replicas(self, namespace, name, replicas):
         self.patches.append(replicas)
@@ -123,10 +128,10 @@ def params(**overrides):
     return base
 
 
-def run(fake, check_mode=False, **overrides):
-    warnings = []
-    result = Scaler(fake, params(**overrides), check_mode, warnings.append, clock=fake.clock, wall=fake.wall, now=fake.now).run()
-    return result, warnings
+def run(fake, check_mode=False, reporter=None, **overrides):
+    reporter = reporter or Reporter(run_id="run12345")
+    result = Scaler(fake, params(**overrides), check_mode, reporter, clock=fake.clock, wall=fake.wall, now=fake.now).run()
+    return result, reporter.warnings
 
 
 def test_scale_up_one_ordinal_at_a_time_and_reports_reused_claims():
@@ -144,6 +149,71 @@ def test_scale_up_one_ordinal_at_a_time_and_reports_reused_claims():
     assert (result["replicas_before"], result["replicas_after"]) == (2, 4)
     assert result["diff"] == {"before": {"replicas": 2}, "after": {"replicas": 4}}
     assert warnings == []
+
+
+def test_each_step_is_one_progress_line_in_order_as_it_happens():
+    fake = FakeCluster(replicas=2)
+    shown = []
+    reporter = Reporter(on_progress=lambda text: shown.append((text, list(fake.patches))))
+    result, _warnings = run(fake, replicas=4, reporter=reporter)
+    assert reporter.progress_lines == [
+        "StatefulSet pets/kubia: scaling from 2 to 4 replicas, one pod at a time.",
+        "StatefulSet pets/kubia: kubia-2 Ready on pets-worker after 2.0 s (3 of 4 replicas).",
+        "StatefulSet pets/kubia: kubia-3 Ready on pets-worker1 after 2.0 s (4 of 4 replicas).",
+        "StatefulSet pets/kubia: scaled from 2 to 4 replicas in 4.0 s.",
+    ]
+    # Live: the line of step 1 was shown before step 2 was patched.
+    assert [patches for _text, patches in shown] == [[], [3], [3, 4], [3, 4]]
+    assert "progress" not in result  # run_as_module adds the lines to the result, in both ways of running
+
+
+@pytest.mark.parametrize(
+    "current, replicas, line",
+    [
+        (3, 3, "StatefulSet pets/kubia already has 3 replicas; nothing to do."),
+        (3, 1, "StatefulSet pets/kubia: would scale from 3 to 1 replicas and remove kubia-2, kubia-1 (check mode: nothing was changed)."),
+    ],
+)
+def test_a_run_without_steps_says_why_in_one_line(current, replicas, line):
+    fake = FakeCluster(replicas=current)
+    reporter = Reporter()
+    run(fake, check_mode=current != replicas, reporter=reporter, replicas=replicas)
+    assert reporter.progress_lines == [line]
+
+
+def test_each_replica_change_is_an_event_on_the_statefulset_naming_the_run():
+    fake = FakeCluster(replicas=3)
+    run(fake, replicas=1)
+    assert [(e["reason"], e["action"], e["type"]) for e in fake.events] == [("RemovePet", "Scale", "Normal")] * 2
+    first = fake.events[0]
+    assert first["regarding"] == {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "kubia", "namespace": "pets", "uid": "uid-sts"}
+    assert first["metadata"]["namespace"] == "pets"
+    assert first["metadata"]["labels"] == {"stateful.pets/run": "run12345"}
+    assert first["reportingController"] == "stateful.pets"
+    assert first["note"] == "Set replicas from 3 to 2 to remove pod kubia-2 (step 1 of 2 toward 1 replicas). (stateful.pets run run12345)"
+    assert fake.events[1]["note"].startswith("Set replicas from 2 to 1 to remove pod kubia-1 (step 2 of 2 toward 1 replicas).")
+
+
+def test_a_step_set_back_is_a_warning_event():
+    fake = FakeCluster(replicas=2, stuck={"kubia-2"})
+    with pytest.raises(K8sError):
+        run(fake, replicas=3, step_timeout=20)
+    assert [(e["reason"], e["type"]) for e in fake.events] == [("AddPet", "Normal"), ("StepTimedOut", "Warning")]
+    assert fake.events[1]["note"].startswith("Set replicas from 3 to 2 back: pod kubia-2 was not Running and Ready within 20 s.")
+
+
+def test_an_event_that_cannot_be_recorded_is_a_warning_and_the_scale_goes_on():
+    fake = FakeCluster(replicas=2)
+
+    def refuse(event):
+        raise K8sError("Cannot create Event pets/kubia.x: the API server refused it (403).", status=403)
+
+    fake.create_event = refuse
+    result, warnings = run(fake, replicas=3)
+    assert fake.patches == [3]
+    assert result["replicas_after"] == 3
+    assert warnings == ["Could not record the Event AddPet on StatefulSet pets/kubia, which is otherwise done:"
+                        " Cannot create Event pets/kubia.x: the API server refused it (403)."]
 
 
 def test_scale_down_removes_highest_first_and_keeps_claims():
@@ -170,6 +240,7 @@ def test_check_mode_plans_without_any_write(mocker, replicas, expected_steps):
     result, _warnings = run(fake, check_mode=True, replicas=replicas)
     patch.assert_not_called()
     assert fake.watches == []
+    assert fake.events == []
     assert [(s["ordinal"], s["action"]) for s in result["steps"]] == expected_steps
     assert all(s["seconds"] is None for s in result["steps"])
     assert result["changed"] is True
@@ -303,7 +374,6 @@ def test_main_check_mode_sends_no_write(mocker, module_exits):
     cluster = mocker.MagicMock(spec=statefulset_scale.Cluster)
     cluster.namespace_exists.return_value = True
     cluster.get_statefulset.return_value = {"metadata": {"name": "kubia"}, "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "kubia"}}}}
-    cluster.to_dict.side_effect = lambda obj: obj
     mocker.patch.object(statefulset_scale.Cluster, "from_params", return_value=cluster)
     with patch_module_args(dict(name="kubia", namespace="pets", replicas=5, _ansible_check_mode=True)), pytest.raises(ExitJson) as done:
         statefulset_scale.main()
@@ -311,6 +381,7 @@ def test_main_check_mode_sends_no_write(mocker, module_exits):
     assert result["changed"] is True
     assert [s["ordinal"] for s in result["steps"]] == [2, 3, 4]
     cluster.patch_statefulset_replicas.assert_not_called()
+    cluster.create_event.assert_not_called()
     cluster.watch_named.assert_not_called()
     json.dumps(result)  # the result must serialise
 
