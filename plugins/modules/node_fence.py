@@ -23,9 +23,9 @@ description:
   - Each action is a line of RV(progress), shown the moment it happens when the task runs inside the controller (a plain
     local task).
   - Each write is recorded as an C(events.k8s.io/v1) Event with C(reportingController=stateful.pets) and a note that
-    names the run (RV(run_id)): on the Node for the cordon (action C(Cordon)), the taint (C(Taint)) and the unfence
-    (C(Unfence)), and on each force-deleted Pod (C(ForceDelete)). The Events carry the label C(stateful.pets/run=<run_id>).
-    When an Event cannot be recorded, the module warns and goes on.
+    names the run (RV(run_id)). The Node gets one for the cordon (action C(Cordon)), the taint (C(Taint)) and the
+    unfence (C(Unfence)), and each force-deleted Pod one with the action C(ForceDelete). The Events carry the label
+    C(stateful.pets/run=<run_id>). When an Event cannot be recorded, the module warns and goes on.
 author:
   - stateful.pets contributors (@stateful-pets)
 requirements:
