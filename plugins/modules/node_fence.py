@@ -497,7 +497,8 @@ class NodeFencer:
                             "claims": old["claims"],
                         }
                     )
-                    self.reporter.progress(f"Pod {label}: Ready again on {pod['spec']['nodeName']} after {seconds} s, with claims {', '.join(old['claims']) or 'none'}.")
+                    claims = ", ".join(old["claims"]) or "none"
+                    self.reporter.progress(f"Pod {label}: Ready again on {pod['spec']['nodeName']} after {seconds} s, with claims {claims}.")
                     break
                 if monotonic() >= deadline:
                     raise K8sError(f"Pod {label} did not come back within {self.params['wait_timeout']} s: {detail} Check its events and the StatefulSet.")

@@ -25,7 +25,7 @@ def test_a_run_without_lines_adds_no_progress_key():
 
 
 def test_each_run_has_its_own_short_id():
-    ids = {Reporter().run_id for _ in range(20)}
+    ids = {Reporter().run_id for _attempt in range(20)}
     assert len(ids) == 20
     assert all(re.fullmatch(r"[0-9a-f]{8}", run_id) for run_id in ids)
     assert Reporter(run_id="fixed").run_id == "fixed"

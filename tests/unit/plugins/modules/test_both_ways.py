@@ -49,7 +49,8 @@ def pod(n, ready=True, node_name="w1"):
                          "ownerReferences": [{"kind": "StatefulSet", "name": "kubia", "controller": True}]},
             "spec": {"nodeName": node_name, "containers": [{"name": "kubia", "ports": [{"name": "http", "containerPort": 8080}]}],
                      "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": f"data-kubia-{n}"}}]},
-            "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True" if ready else "False", "lastTransitionTime": "2026-11-27T11:00:00Z"}]}}
+            "status": {"phase": "Running",
+                       "conditions": [{"type": "Ready", "status": "True" if ready else "False", "lastTransitionTime": "2026-11-27T11:00:00Z"}]}}
 
 
 def node(name, ready="True"):

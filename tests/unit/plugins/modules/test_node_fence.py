@@ -202,7 +202,8 @@ def test_check_mode_says_what_it_would_do_and_records_no_event():
     reporter = Reporter()
     node_fence.NodeFencer(cluster, fence_params(fenced_confirmed=True), check_mode=True, reporter=reporter).fence()
     assert_no_write(cluster)
-    assert reporter.progress_lines == ["Node w2: cordoned (check mode: not done).", "Node w2: tainted node.kubernetes.io/out-of-service (check mode: not done).",
+    assert reporter.progress_lines == ["Node w2: cordoned (check mode: not done).",
+                                       "Node w2: tainted node.kubernetes.io/out-of-service (check mode: not done).",
                                        "Node w2: force-delete pod pets/kubia-1 (check mode: not done)."]
 
 

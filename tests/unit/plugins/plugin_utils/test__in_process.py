@@ -105,7 +105,8 @@ def test_arguments_are_validated_and_defaulted_like_a_module():
     [
         ({}, {}, "missing required arguments: name"),
         ({"name": "kubia", "colour": "red"}, {}, "Unsupported parameters for (stateful.pets.fake) module: colour."),
-        ({"name": "kubia", "wait": True, "api_key": "s3cr3t"}, {"mutually_exclusive": [("wait", "api_key")]}, "parameters are mutually exclusive: wait|api_key"),
+        ({"name": "kubia", "wait": True, "api_key": "s3cr3t"}, {"mutually_exclusive": [("wait", "api_key")]},
+         "parameters are mutually exclusive: wait|api_key"),
     ],
 )
 def test_bad_arguments_fail_without_running_the_module(args, rules, msg):
