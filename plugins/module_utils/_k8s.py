@@ -63,6 +63,7 @@ KNOWN_KINDS = {
     ("apps/v1", "Deployment"): ("/apis/apps/v1", "deployments", True),
     ("apps/v1", "ReplicaSet"): ("/apis/apps/v1", "replicasets", True),
     ("apps/v1", "DaemonSet"): ("/apis/apps/v1", "daemonsets", True),
+    ("apps/v1", "ControllerRevision"): ("/apis/apps/v1", "controllerrevisions", True),
     ("coordination.k8s.io/v1", "Lease"): ("/apis/coordination.k8s.io/v1", "leases", True),
     ("events.k8s.io/v1", "Event"): ("/apis/events.k8s.io/v1", "events", True),
 }
@@ -70,6 +71,7 @@ API_VERSIONS = {kind: api_version for api_version, kind in KNOWN_KINDS if (api_v
 NODE_LEASE_NAMESPACE = "kube-node-lease"
 MERGE_PATCH = "application/merge-patch+json"
 STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
+JSON_PATCH = "application/json-patch+json"
 
 
 class K8sError(Exception):
@@ -116,6 +118,7 @@ def api_error(exc, verb, kind, namespace=None, name=None):
 
 # The RBAC resource (API group, plural) of each kind this collection touches, for when the server does not name it.
 _RBAC_RESOURCES = {
+    "ControllerRevision": ("apps", "controllerrevisions"),
     "Event": ("", "events"),
     "Lease": ("coordination.k8s.io", "leases"),
     "Namespace": ("", "namespaces"),
@@ -314,6 +317,21 @@ class Cluster:
             raise _unreachable(exc, self.host) from exc
         finally:
             watcher.stop()
+
+    # StatefulSet rollouts (statefulset_rollout) -------------------------------------------------
+
+    def list_controller_revisions(self, namespace, label_selector=None):
+        """The ControllerRevisions in `namespace` that match `label_selector`: a StatefulSet's template history."""
+        return self._list("apps/v1", "ControllerRevision", namespace, label_selector=label_selector)
+
+    def json_patch_statefulset(self, namespace, name, operations):
+        """Apply a JSON patch (RFC 6902) to the StatefulSet; the StatefulSet as the server returns it."""
+        return self._patch("apps/v1", "StatefulSet", namespace, name, operations, JSON_PATCH)
+
+    def delete_pod_instance(self, namespace, name, uid):
+        """Delete exactly this instance of the pod (UID precondition), with its own grace period."""
+        body = {"apiVersion": "v1", "kind": "DeleteOptions", "preconditions": {"uid": uid}}
+        return self._request("delete", "Pod", namespace, name, "delete", _path("v1", "Pod", namespace, name), body=body)
 
     # API-server proxy ---------------------------------------------------------------------------
 

@@ -69,6 +69,11 @@ def cluster(answers=None):
          {"content_type": "application/strategic-merge-patch+json"}),
         (lambda c: c.force_delete_pod("pets", "kubia-0", "u0"), "delete", "/api/v1/namespaces/pets/pods/kubia-0", {"grace_period_seconds": 0}),
         (lambda c: c.create_event({"metadata": {"name": "kubia.1", "namespace": "pets"}}), "post", "/apis/events.k8s.io/v1/namespaces/pets/events", {}),
+        (lambda c: c.list_controller_revisions("pets", label_selector="app=kubia"), "get", "/apis/apps/v1/namespaces/pets/controllerrevisions",
+         {"label_selector": "app=kubia"}),
+        (lambda c: c.json_patch_statefulset("pets", "kubia", []), "patch", "/apis/apps/v1/namespaces/pets/statefulsets/kubia",
+         {"content_type": "application/json-patch+json"}),
+        (lambda c: c.delete_pod_instance("pets", "kubia-2", "u2"), "delete", "/api/v1/namespaces/pets/pods/kubia-2", {}),
     ],
 )
 def test_each_call_is_one_request_to_the_object_path_without_discovery(call, method, path, params):
@@ -85,6 +90,27 @@ def test_bodies_of_the_writes():
     c.force_delete_pod("pets", "kubia-0", "u0")
     assert c.api.requests[0][2] == {"spec": {"replicas": 3}}
     assert c.api.requests[1][2] == {"apiVersion": "v1", "kind": "DeleteOptions", "gracePeriodSeconds": 0, "preconditions": {"uid": "u0"}}
+
+
+def test_bodies_of_the_rollout_writes():
+    c = cluster()
+    operations = [{"op": "replace", "path": "/spec/template", "value": {"spec": {}}}]
+    c.json_patch_statefulset("pets", "kubia", operations)
+    c.delete_pod_instance("pets", "kubia-2", "u2")
+    assert c.api.requests[0][2] == operations
+    # The pod's own grace period: no gracePeriodSeconds, only the UID it must still have.
+    assert c.api.requests[1][2] == {"apiVersion": "v1", "kind": "DeleteOptions", "preconditions": {"uid": "u2"}}
+
+
+def test_rollout_calls_name_the_object_when_refused():
+    c = cluster({("get", "/apis/apps/v1/namespaces/pets/controllerrevisions"): 403,
+                 ("delete", "/api/v1/namespaces/pets/pods/kubia-2"): 409})
+    with pytest.raises(K8sError) as listed:
+        c.list_controller_revisions("pets", label_selector="app=kubia")
+    assert "Grant the verb 'list' on the resource 'controllerrevisions' (API group apps)" in listed.value.msg
+    with pytest.raises(K8sError) as deleted:
+        c.delete_pod_instance("pets", "kubia-2", "u2")
+    assert deleted.value.status == 409 and "Cannot delete Pod pets/kubia-2" in deleted.value.msg
 
 
 def test_answers_are_plain_dicts_and_list_items_carry_their_kind():
