@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import copy
 
-from ansible_collections.stateful.pets.plugins.module_utils._scale import is_terminating, ready_for, waiting_on
+from ansible_collections.stateful.pets.plugins.module_utils._predicates import is_terminating, ready_for
+from ansible_collections.stateful.pets.plugins.module_utils._scale import waiting_on
 
 ROLLING_UPDATE = "RollingUpdate"
 ON_DELETE = "OnDelete"
@@ -304,7 +305,7 @@ def paused_message(namespace, name, reason, ordinal, partition):
 
 
 def rollback_failed_message(namespace, name, reason, rollback_reason):
-    return (f"Rolling out StatefulSet {namespace}/{name} failed: {reason} The rollback did not finish either: {rollback_reason}"
+    return (f"Rolling out StatefulSet {namespace}/{name} failed: {reason} The rollback did not finish either: {rollback_reason}."
             f" The template and the partition are as before the run. Fix the pod and run the task again.")
 
 

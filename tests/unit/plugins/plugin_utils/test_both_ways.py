@@ -20,7 +20,15 @@ from ansible_collections.stateful.pets.plugins.module_utils import _reporter
 from ansible_collections.stateful.pets.plugins.module_utils._k8s import K8sError
 from ansible_collections.stateful.pets.plugins.module_utils._module import running_in_controller
 from ansible_collections.stateful.pets.plugins.module_utils._reporter import Reporter
-from ansible_collections.stateful.pets.plugins.modules import apply, node_fence, objects_info, pod_proxy, statefulset_info, statefulset_scale
+from ansible_collections.stateful.pets.plugins.modules import (
+    apply,
+    node_fence,
+    objects_info,
+    pod_proxy,
+    statefulset_info,
+    statefulset_rollout,
+    statefulset_scale,
+)
 from ansible_collections.stateful.pets.plugins.plugin_utils._in_process import ControllerCall
 
 SECRET = "s3cr3t-token"
@@ -80,6 +88,19 @@ def fence_cluster():
                         list_pods=lambda field_selector=None, **kw: [pod(1, node_name="w2")] if field_selector == "spec.nodeName=w2" else [])
 
 
+def rollout_cluster(ready_one=True):
+    """Three pets on revision kubia-1, kubia-1 Ready or not."""
+    sts = statefulset()
+    sts["spec"]["template"] = {"metadata": {"labels": {"app": "kubia"}}, "spec": {"containers": [{"name": "kubia", "image": "pets/kubia:1.0.0"}]}}
+    sts["spec"]["updateStrategy"] = {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}
+    sts["status"].update(currentRevision="kubia-1", updateRevision="kubia-1")
+    pods = [pod(0), pod(1, ready=ready_one), pod(2)]
+    for found in pods:
+        found["metadata"]["labels"] = {"app": "kubia", "controller-revision-hash": "kubia-1"}
+        found["metadata"]["ownerReferences"][0]["uid"] = "u-sts"
+    return fake_cluster(get_statefulset=sts, list_pods=pods, list_controller_revisions=[], events_for=[f"Warning Probe: {LEAKY}"])
+
+
 def unrecorded_fence_cluster():
     cluster = fence_cluster()
     cluster.get_node.return_value = node("w2", "Unknown")
@@ -105,6 +126,15 @@ SCENARIOS = {
                              list_pods=[pod(0), pod(1), pod(2)], find_pvc=None, list_pvcs=[])),
     "statefulset_scale, a refusal with the partial result": (
         statefulset_scale, {"name": "kubia", "namespace": "pets", "replicas": 1}, False, False, refusing_scale_cluster),
+    "statefulset_rollout, a plan with a warning in check mode with --diff": (
+        statefulset_rollout, {"name": "kubia", "namespace": "pets", "image": "pets/kubia:1.1.0", "allow_unhealthy": True}, True, True,
+        lambda: rollout_cluster(ready_one=False)),
+    "statefulset_rollout, a refusal with the partial result": (
+        statefulset_rollout, {"name": "kubia", "namespace": "pets", "image": "pets/kubia:1.1.0"}, False, False,
+        lambda: rollout_cluster(ready_one=False)),
+    "statefulset_rollout, image and images together": (
+        statefulset_rollout, {"name": "kubia", "namespace": "pets", "image": "pets/kubia:1.1.0", "images": {"kubia": "pets/kubia:1.1.0"}},
+        False, False, rollout_cluster),
     "node_fence, a fence in check mode with --diff": (node_fence, {"fenced_confirmed": True}, True, True, fence_cluster),
     "node_fence, bad options": (node_fence, {"max_nodes": 0}, False, False, fence_cluster),
     "node_fence, a fence whose Events cannot be recorded": (node_fence, {"fenced_confirmed": True}, False, False, unrecorded_fence_cluster),
@@ -162,7 +192,7 @@ def test_both_ways_give_the_same_result(scenario, capsys):
     assert SECRET not in text
     assert controller["invocation"]["module_args"]["api_key"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
     # AnsibleModule rejects bad options before the module can unmask the kubeconfig file name; then both mask it.
-    rejected = controller.get("msg", "").startswith(("Unsupported parameters", "missing required arguments"))
+    rejected = controller.get("msg", "").startswith(("Unsupported parameters", "missing required arguments", "parameters are mutually exclusive"))
     assert controller["invocation"]["module_args"]["kubeconfig"] == ("VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" if rejected else KUBECONFIG)
 
 
@@ -170,7 +200,7 @@ def test_the_matrix_covers_every_module_with_a_success_and_a_failure():
     covered = {}
     for module, *_rest in SCENARIOS.values():
         covered[module.__name__] = covered.get(module.__name__, 0) + 1
-    assert set(covered) == {m.__name__ for m in (apply, objects_info, statefulset_info, statefulset_scale, node_fence, pod_proxy)}
+    assert set(covered) == {m.__name__ for m in (apply, objects_info, statefulset_info, statefulset_scale, statefulset_rollout, node_fence, pod_proxy)}
     assert all(count >= 2 for count in covered.values())
 
 
@@ -181,6 +211,10 @@ def test_the_matrix_covers_every_module_with_a_success_and_a_failure():
         ("statefulset_scale, a plan with a warning in check mode", "progress", 1),
         ("node_fence, a fence whose Events cannot be recorded", "warnings", 3),
         ("statefulset_scale, a refusal with the partial result", "replicas_after", 3),
+        ("statefulset_rollout, a plan with a warning in check mode with --diff", "steps", 3),
+        ("statefulset_rollout, a plan with a warning in check mode with --diff", "warnings", 1),
+        ("statefulset_rollout, a refusal with the partial result", "msg", "Refusing to roll out StatefulSet pets/kubia"),
+        ("statefulset_rollout, image and images together", "msg", "parameters are mutually exclusive: image|images"),
         ("pod_proxy, an upstream error keeps the answer", "status", 503),
         ("apply, an unsupported option", "msg", "Unsupported parameters for (stateful.pets.apply) module: colour."),
     ],
