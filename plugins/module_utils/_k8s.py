@@ -333,6 +333,42 @@ class Cluster:
         body = {"apiVersion": "v1", "kind": "DeleteOptions", "preconditions": {"uid": uid}}
         return self._request("delete", "Pod", namespace, name, "delete", _path("v1", "Pod", namespace, name), body=body)
 
+    # Commands in a container --------------------------------------------------------------------
+
+    def exec_in_pod(self, namespace, name, container, command, timeout):
+        """Run `command` (a list of arguments) in a container of the pod; (exit code, stdout, stderr).
+
+        The exec subresource speaks WebSocket, which only the typed API's stream helper does; it loads here, when a
+        command runs, and nowhere else.
+        """
+        from kubernetes.stream import stream  # pylint: disable=import-outside-toplevel
+
+        api = kubernetes.client.CoreV1Api(self.api_client)
+        try:
+            session = stream(api.connect_get_namespaced_pod_exec, name, namespace, command=command, container=container,
+                             stdout=True, stderr=True, stdin=False, tty=False, _preload_content=False)
+        except ApiException as exc:
+            raise api_error(exc, "exec into", "Pod", namespace, name) from exc
+        except Urllib3HTTPError as exc:
+            raise _unreachable(exc, self.host) from exc
+        stdout, stderr = [], []
+        deadline = time.monotonic() + timeout
+        try:
+            while session.is_open():
+                if time.monotonic() >= deadline:
+                    raise K8sError(f"The command in pod {ref(namespace, name)} (container {container}) did not finish within {timeout} s,"
+                                   " so it was left running. Raise timeout or make the command end sooner.",
+                                   details={"stdout": "".join(stdout), "stderr": "".join(stderr)})
+                session.update(timeout=1)
+                if session.peek_stdout():
+                    stdout.append(session.read_stdout())
+                if session.peek_stderr():
+                    stderr.append(session.read_stderr())
+            status = session.read_channel(3)
+        finally:
+            session.close()
+        return exit_code(status, namespace, name, container), "".join(stdout), "".join(stderr)
+
     # API-server proxy ---------------------------------------------------------------------------
 
     def proxy(self, path, method="GET", body=None, headers=None, timeout=30):
@@ -404,15 +440,33 @@ class Cluster:
                 return None
             raise
 
-    def list_objects(self, api_version, kind, namespace=None, name=None):
-        """Objects of one kind: the one named `name` (or none), or all of them, in `namespace` when it is namespaced."""
+    def list_objects(self, api_version, kind, namespace=None, name=None, label_selector=None, field_selector=None):
+        """Objects of one kind, in `namespace` when the kind is namespaced: the one named `name` (or none), or all of them
+        that match the selectors (comma-separated `key=value` terms, as kubectl takes them)."""
         probe = {"apiVersion": api_version, "kind": kind, "metadata": {"name": name, "namespace": namespace}}
-        if name:
+        if name and not (label_selector or field_selector):
             found = self.read_object(probe)
             return [found] if found is not None else []
+        if name:
+            field_selector = ",".join(term for term in (f"metadata.name={name}", field_selector) if term)
         resource, scope, _name = self._target(probe)
-        listed = self._call("list", kind, scope, None, lambda: self.dynamic.client.get(resource, namespace=scope, serialize=False))
+        selectors = {key: value for key, value in (("label_selector", label_selector), ("field_selector", field_selector)) if value}
+        listed = self._call("list", kind, scope, None, lambda: self.dynamic.client.get(resource, namespace=scope, serialize=False, **selectors))
         return _with_kind(json.loads(listed.data).get("items") or [], api_version, kind)
+
+    def delete_object(self, obj, dry_run=False, grace_period=None, propagation_policy=None):
+        """Delete the object `obj` addresses (a server-side dry run when asked); the server's answer, as a dict."""
+        resource, namespace, name = self._target(obj)
+        options = {"apiVersion": "v1", "kind": "DeleteOptions"}
+        if grace_period is not None:
+            options["gracePeriodSeconds"] = grace_period
+        if propagation_policy:
+            options["propagationPolicy"] = propagation_policy
+        if dry_run:
+            options["dryRun"] = ["All"]
+        return self._discovered_request(
+            "delete", obj, lambda: self.dynamic.client.delete(resource, name=name, namespace=namespace, body=options, serialize=False)
+        )
 
     def server_side_apply(self, obj, field_manager, force_conflicts, dry_run=False):
         """Server-side apply `obj` (a dry run when asked); the object as the server returns it."""
@@ -434,6 +488,25 @@ def _path(api_version, kind, namespace=None, name=None, subresource=None):
     if subresource:
         path += f"/{subresource}"
     return path
+
+
+def exit_code(status, namespace, name, container):
+    """The exit code of an exec session from its status channel (a v1 Status, as JSON text).
+
+    Success is 0; a command that ran and failed names its code in an ExitCode cause; anything else means the command
+    did not run at all (no such executable, no such container), which is an error.
+    """
+    try:
+        parsed = json.loads(status) if status else {}
+    except ValueError:
+        parsed = {}
+    if parsed.get("status") == "Success":
+        return 0
+    for cause in (parsed.get("details") or {}).get("causes") or []:
+        if cause.get("reason") == "ExitCode":
+            return int(cause.get("message"))
+    raise K8sError(f"Cannot run the command in pod {ref(namespace, name)} (container {container}): "
+                   f"{parsed.get('message') or status or 'the API server sent no exit status'}.")
 
 
 def _with_kind(items, api_version, kind):

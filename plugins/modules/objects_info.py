@@ -10,8 +10,9 @@ module: objects_info
 short_description: Read the objects of one kind, or one object by name
 version_added: 0.2.0
 description:
-  - Reads one object by O(name), or every object of the kind (in O(namespace) when the kind is namespaced), and
-    returns them as RV(resources), the way M(kubernetes.core.k8s_info) does for these options.
+  - Reads one object by O(name), or every object of the kind (in O(namespace) when the kind is namespaced) that matches
+    O(label_selectors) and O(field_selectors), and returns them as RV(resources), the way M(kubernetes.core.k8s_info)
+    does for these options.
   - A missing object is not an error; RV(resources) is then empty.
   - The deploy playbook looks up its namespace with it, and the P(stateful.pets.pet_image#role) role reads the
     nodes' image lists with it.
@@ -51,11 +52,24 @@ options:
   namespace:
     description: The namespace of a namespaced kind. Ignored for cluster-scoped kinds such as V(Node).
     type: str
+  label_selectors:
+    description:
+      - Only the objects whose labels match every one of these selectors, for example V(app=kubia) or V(tier!=cache).
+    type: list
+    elements: str
+    default: []
+  field_selectors:
+    description:
+      - Only the objects whose fields match every one of these selectors, for example V(status.phase=Running) or
+        V(spec.nodeName=pets-worker). The API server supports few fields per kind.
+    type: list
+    elements: str
+    default: []
 seealso:
   - module: kubernetes.core.k8s_info
-    description: Reads objects with label and field selectors, and can wait for conditions.
+    description: Reads objects and can wait for conditions.
 notes:
-  - The identity needs C(get) on the kind to read by name, and C(list) to read them all.
+  - The identity needs C(get) on the kind to read by name without selectors, and C(list) otherwise.
 """
 
 EXAMPLES = r"""
@@ -73,6 +87,16 @@ EXAMPLES = r"""
 - name: List the nodes' names
   ansible.builtin.debug:
     msg: "{{ nodes.resources | map(attribute='metadata.name') | list }}"
+
+- name: Read the pods of the kubia pets that run on one node
+  stateful.pets.objects_info:
+    kind: Pod
+    namespace: pets
+    label_selectors:
+      - app=kubia
+    field_selectors:
+      - spec.nodeName=pets-worker
+  register: pets_on_worker
 """
 
 RETURN = r"""
@@ -100,6 +124,8 @@ def argument_spec():
         api_version=dict(type="str", default="v1"),
         name=dict(type="str"),
         namespace=dict(type="str"),
+        label_selectors=dict(type="list", elements="str", default=[]),
+        field_selectors=dict(type="list", elements="str", default=[]),
     )
     spec.update(AUTH_ARG_SPEC)
     return spec
@@ -109,7 +135,9 @@ def run(params, check_mode, diff, reporter):
     """The whole run: a result dict, or K8sError."""
     del check_mode, diff, reporter  # the module only reads, in one call
     cluster = Cluster.from_params(params)
-    return {"changed": False, "resources": cluster.list_objects(params["api_version"], params["kind"], params["namespace"], params["name"])}
+    found = cluster.list_objects(params["api_version"], params["kind"], params["namespace"], params["name"],
+                                 label_selector=",".join(params["label_selectors"]), field_selector=",".join(params["field_selectors"]))
+    return {"changed": False, "resources": found}
 
 
 def main():

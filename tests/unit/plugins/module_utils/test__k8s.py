@@ -313,3 +313,51 @@ def test_a_failed_watch_names_what_it_watched(monkeypatch):
     c = watching(monkeypatch, FakeWatch(error=api_exception(403, "Forbidden")))
     with pytest.raises(K8sError, match="Cannot watch Pod objects in namespace pets: the API server refused it .* 'watch'"):
         list(c.watch_pods("pets", "app=kubia", 5))
+
+
+@pytest.mark.parametrize(
+    "status, code",
+    [
+        ('{"metadata": {}, "status": "Success"}', 0),
+        ('{"status": "Failure", "reason": "NonZeroExitCode", "details": {"causes": [{"reason": "ExitCode", "message": "3"}]}}', 3),
+    ],
+)
+def test_the_exit_code_of_an_exec_comes_from_its_status_channel(status, code):
+    assert _k8s.exit_code(status, "pets", "kubia-0", "kubia") == code
+
+
+def test_a_command_that_cannot_start_is_an_error_naming_the_pod():
+    status = '{"status": "Failure", "message": "exec: \\"nope\\": executable file not found in $PATH"}'
+    with pytest.raises(K8sError, match=r"Cannot run the command in pod pets/kubia-0 \(container kubia\): exec: .nope.: executable file not found"):
+        _k8s.exit_code(status, "pets", "kubia-0", "kubia")
+
+
+@pytest.mark.parametrize(
+    "name, labels, fields, expected",
+    [
+        (None, "app=kubia", None, {"label_selector": "app=kubia"}),
+        ("kubia-0", "app=kubia", "status.phase=Running", {"label_selector": "app=kubia", "field_selector": "metadata.name=kubia-0,status.phase=Running"}),
+        (None, None, "spec.nodeName=w1", {"field_selector": "spec.nodeName=w1"}),
+    ],
+)
+def test_list_objects_passes_the_selectors(name, labels, fields, expected):
+    c = dynamic_cluster(True)
+    c.dynamic.client.get.return_value = Response(b'{"items": []}')
+    c.list_objects("v1", "Pod", "pets", name, label_selector=labels, field_selector=fields)
+    assert c.dynamic.client.get.call_args.kwargs == dict(expected, namespace="pets", serialize=False)
+
+
+@pytest.mark.parametrize(
+    "kwargs, body",
+    [
+        ({}, {"apiVersion": "v1", "kind": "DeleteOptions"}),
+        ({"dry_run": True, "grace_period": 0, "propagation_policy": "Foreground"},
+         {"apiVersion": "v1", "kind": "DeleteOptions", "gracePeriodSeconds": 0, "propagationPolicy": "Foreground", "dryRun": ["All"]}),
+    ],
+)
+def test_delete_object_sends_the_delete_options(kwargs, body):
+    c = dynamic_cluster(True)
+    c.dynamic.client.delete.return_value = Response(b'{"kind": "Pod"}')
+    obj = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "kubia-0", "namespace": "pets"}}
+    assert c.delete_object(obj, **kwargs) == {"kind": "Pod"}
+    assert c.dynamic.client.delete.call_args.kwargs == {"name": "kubia-0", "namespace": "pets", "body": body, "serialize": False}

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import datetime
 import json
+import pathlib
 from unittest import mock
 
 import pytest
+import yaml
 from ansible.module_utils import _internal as module_utils_internal
 from ansible.module_utils.common import warnings as module_warnings
 from ansible.module_utils.testing import patch_module_args
@@ -22,8 +24,10 @@ from ansible_collections.stateful.pets.plugins.module_utils._module import runni
 from ansible_collections.stateful.pets.plugins.module_utils._reporter import Reporter
 from ansible_collections.stateful.pets.plugins.modules import (
     apply,
+    delete,
     node_fence,
     objects_info,
+    pod_exec,
     pod_proxy,
     statefulset_info,
     statefulset_rollout,
@@ -143,6 +147,14 @@ SCENARIOS = {
     "pod_proxy, an upstream error keeps the answer": (
         pod_proxy, {"name": "kubia-1", "namespace": "pets"}, False, False,
         lambda: fake_cluster(find_pod=pod(1), proxy=(503, {"Content-Type": "text/plain"}, LEAKY.encode()))),
+    "delete, a delete in check mode with --diff": (
+        delete, {"kind": "Pod", "name": "kubia-1", "namespace": "pets"}, True, True, lambda: fake_cluster(read_object=pod(1))),
+    "delete, a refused delete": (delete, {"kind": "Pod", "name": "kubia-1", "namespace": "pets"}, False, False,
+                                 lambda: fake_cluster(read_object=pod(1), delete_object=K8sError(f"Cannot delete Pod pets/kubia-1: {LEAKY}.", status=403))),
+    "pod_exec, a command": (pod_exec, {"namespace": "pets", "pod": "kubia-1", "command": ["cat", "/etc/hostname"]}, False, False,
+                            lambda: fake_cluster(find_pod=pod(1), exec_in_pod=(0, LEAKY, ""))),
+    "pod_exec, a command that fails": (pod_exec, {"namespace": "pets", "pod": "kubia-1", "command": "false"}, False, False,
+                                       lambda: fake_cluster(find_pod=pod(1), exec_in_pod=(1, "", LEAKY))),
 }
 
 
@@ -200,7 +212,9 @@ def test_the_matrix_covers_every_module_with_a_success_and_a_failure():
     covered = {}
     for module, *_rest in SCENARIOS.values():
         covered[module.__name__] = covered.get(module.__name__, 0) + 1
-    assert set(covered) == {m.__name__ for m in (apply, objects_info, statefulset_info, statefulset_scale, statefulset_rollout, node_fence, pod_proxy)}
+    # Every module of the action group, which is every API-only module (meta/runtime.yml).
+    runtime = yaml.safe_load((pathlib.Path(__file__).parents[4] / "meta" / "runtime.yml").read_text())
+    assert set(covered) == {f"ansible_collections.stateful.pets.plugins.modules.{name}" for name in runtime["action_groups"]["pets"]}
     assert all(count >= 2 for count in covered.values())
 
 
