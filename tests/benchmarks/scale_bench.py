@@ -198,7 +198,8 @@ def render(bench, rows, overheads, requests, started):
     if overheads:
         lines += [f"**Module overhead per step** (pod n seen Ready -> patch for n+1), {len(overheads)} steps: median {statistics.median(overheads):.3f} s, "
                   f"max {max(overheads):.3f} s (target < 0.5 s). It includes the watch until the StatefulSet status counts pod n.", ""]
-    lines += ["**API requests of the module** for 3 steps (N-3 -> N and back), counted in process at the HTTP layer, pause pods, Parallel set:", "",
+    lines += ["**API requests of the module** for 3 steps (N-3 -> N and back), counted in process at the HTTP layer, pause pods, Parallel set "
+              "(POST: the Event each step records):", "",
               "| N | Direction | Requests by kind | Total |", "|---|---|---|---|"]
     for n, found in requests.items():
         for direction, counts in found.items():
