@@ -13,6 +13,7 @@ returns them) and never calls the API, so unit tests exercise it directly.
 
 from __future__ import annotations
 
+from ansible_collections.stateful.pets.plugins.module_utils._fence_levels import MIN_SETTLE_TIME
 from ansible_collections.stateful.pets.plugins.module_utils._predicates import controller_of, is_running_ready, node_readiness, seconds_since
 
 OUT_OF_SERVICE_KEY = "node.kubernetes.io/out-of-service"
@@ -135,6 +136,26 @@ def pod_entry(pod):
     }
 
 
+def is_pet_entry(entry):
+    """A pod_entry() row of a pod that a StatefulSet controls."""
+    return (entry.get("owner") or "").startswith("StatefulSet/")
+
+
+def live_problem(node, last_sign, accepted_sign, need_taint):
+    """Why a force action must not go on, from a live read of the node, or None.
+
+    `last_sign` is the node's latest sign of life now and `accepted_sign` the one seen when it was confirmed down.
+    """
+    name = node_name(node)
+    if last_sign is not None and (accepted_sign is None or last_sign > accepted_sign):
+        return f"node {name} spoke again at {last_sign.isoformat()} (a Lease renewal or Ready=True) after it was confirmed down, so it may be running."
+    if not (node.get("spec") or {}).get("unschedulable"):
+        return f"node {name} was uncordoned meanwhile, so someone is bringing it back."
+    if need_taint and not has_out_of_service_taint(node):
+        return f"the taint {OUT_OF_SERVICE_KEY} was removed from node {name} meanwhile, so someone is bringing it back."
+    return None
+
+
 def is_pet(pod):
     owner = controller_of(pod)
     return bool(owner) and owner.get("kind") == "StatefulSet"
@@ -217,6 +238,12 @@ def unfence_guard(name, status):
     )
 
 
+def settled_guard(name, passed, settle, ready_for):
+    if passed:
+        return _guard("ready_settled", True, f"Node {name} has been Ready for {ready_for:.0f} s (settle_time {settle} s).")
+    return _guard("ready_settled", False, f"Node {name} did not stay Ready for settle_time ({settle} s), so it is not unfenced; run again once it is stable.")
+
+
 def invalid_params(params):
     """Sentences describing option values the module cannot work with."""
     problems = []
@@ -232,6 +259,19 @@ def invalid_params(params):
         problems.append(f"wait_timeout must be at least 1 second, not {params['wait_timeout']}.")
     if params["silence_timeout"] < 0:
         problems.append(f"silence_timeout must not be negative, not {params['silence_timeout']}.")
+    if params["settle_time"] < MIN_SETTLE_TIME:
+        problems.append(f"settle_time must be at least {MIN_SETTLE_TIME} seconds (the kubelet renews its Lease every 10 s, with some jitter),"
+                        f" not {params['settle_time']}.")
+    for option in ("cooldown", "detach_timeout"):
+        if params[option] < 0:
+            problems.append(f"{option} must not be negative, not {params[option]}.")
+    if params["levels"] and params["fenced_confirmed"]:
+        problems.append("Give either levels (the module runs the fence actions and confirms the node down itself) or fenced_confirmed"
+                        " (you confirm it), not both.")
+    longest = max((a.get("timeout") or 0 for level in params["levels"] or [] for a in level.get("actions") or []), default=0)
+    if params["lease_duration"] < 15 or params["lease_duration"] <= longest:
+        problems.append(f"lease_duration must be at least 15 seconds and longer than the longest fence action timeout ({longest} s),"
+                        f" not {params['lease_duration']}: the Lease is renewed between the steps of a run, not during one.")
     return problems
 
 

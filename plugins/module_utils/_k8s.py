@@ -58,6 +58,7 @@ KNOWN_KINDS = {
     ("v1", "Node"): ("/api/v1", "nodes", False),
     ("v1", "Pod"): ("/api/v1", "pods", True),
     ("v1", "PersistentVolumeClaim"): ("/api/v1", "persistentvolumeclaims", True),
+    ("v1", "PersistentVolume"): ("/api/v1", "persistentvolumes", False),
     ("v1", "Event"): ("/api/v1", "events", True),
     ("apps/v1", "StatefulSet"): ("/apis/apps/v1", "statefulsets", True),
     ("apps/v1", "Deployment"): ("/apis/apps/v1", "deployments", True),
@@ -66,6 +67,7 @@ KNOWN_KINDS = {
     ("apps/v1", "ControllerRevision"): ("/apis/apps/v1", "controllerrevisions", True),
     ("coordination.k8s.io/v1", "Lease"): ("/apis/coordination.k8s.io/v1", "leases", True),
     ("events.k8s.io/v1", "Event"): ("/apis/events.k8s.io/v1", "events", True),
+    ("storage.k8s.io/v1", "VolumeAttachment"): ("/apis/storage.k8s.io/v1", "volumeattachments", False),
 }
 API_VERSIONS = {kind: api_version for api_version, kind in KNOWN_KINDS if (api_version, kind) != ("events.k8s.io/v1", "Event")}
 NODE_LEASE_NAMESPACE = "kube-node-lease"
@@ -128,6 +130,7 @@ _RBAC_RESOURCES = {
     "Pod": ("", "pods"),
     "Service": ("", "services"),
     "StatefulSet": ("apps", "statefulsets"),
+    "VolumeAttachment": ("storage.k8s.io", "volumeattachments"),
 }
 
 
@@ -233,6 +236,25 @@ class Cluster:
         """The node's heartbeat Lease, or None when there is none."""
         return self._find("coordination.k8s.io/v1", "Lease", NODE_LEASE_NAMESPACE, name)
 
+    # Leases (the fence Leases of node_fence; a node's own heartbeat Lease is get_node_lease) ---------
+
+    def find_lease(self, namespace, name):
+        """The Lease, or None when there is none."""
+        return self._find("coordination.k8s.io/v1", "Lease", namespace, name)
+
+    def list_leases(self, namespace, label_selector=None):
+        return self._list("coordination.k8s.io/v1", "Lease", namespace, label_selector=label_selector)
+
+    def create_lease(self, namespace, lease):
+        """Create a Lease; a 409 means another writer created it first."""
+        name = lease["metadata"]["name"]
+        return self._request("create", "Lease", namespace, name, "post", _path("coordination.k8s.io/v1", "Lease", namespace), body=lease)
+
+    def replace_lease(self, namespace, lease):
+        """Replace a Lease under its metadata.resourceVersion; a 409 means another writer changed it meanwhile."""
+        name = lease["metadata"]["name"]
+        return self._request("update", "Lease", namespace, name, "put", _path("coordination.k8s.io/v1", "Lease", namespace, name), body=lease)
+
     # StatefulSets and other workloads -----------------------------------------------------------
 
     def get_statefulset(self, namespace, name):
@@ -277,6 +299,19 @@ class Cluster:
     def list_pvcs(self, namespace, label_selector=None):
         return self._list("v1", "PersistentVolumeClaim", namespace, label_selector=label_selector)
 
+    def delete_pvc(self, namespace, name):
+        return self._request("delete", "PersistentVolumeClaim", namespace, name, "delete", _path("v1", "PersistentVolumeClaim", namespace, name))
+
+    def find_pv(self, name):
+        return self._find("v1", "PersistentVolume", None, name)
+
+    def create_pv(self, pv):
+        name = pv["metadata"]["name"]
+        return self._request("create", "PersistentVolume", None, name, "post", _path("v1", "PersistentVolume"), body=pv)
+
+    def list_volume_attachments(self):
+        return self._list("storage.k8s.io/v1", "VolumeAttachment")
+
     # Events -------------------------------------------------------------------------------------
 
     def events_for(self, namespace, kind, name, limit=5):
@@ -298,7 +333,7 @@ class Cluster:
         yield from self._watch("Pod", namespace, None, timeout, label_selector=label_selector)
 
     def watch_named(self, kind, namespace, name, timeout, resource_version=None):
-        """Yield (event_type, object) for one Pod or StatefulSet until `timeout` seconds pass; the caller stops by breaking.
+        """Yield (event_type, object) for one object of a known kind (a Pod, a Node, a Lease...) until `timeout` seconds pass; the caller stops by breaking.
 
         Without `resource_version` the first event is a synthetic ADDED carrying the current object, if it exists.
         """

@@ -75,3 +75,37 @@ def controller_of(obj):
         if owner.get("controller"):
             return owner
     return None
+
+
+def _matches_requirement(values_of, requirement):
+    """One NodeSelectorRequirement (In, NotIn, Exists, DoesNotExist, Gt, Lt) against a dict of the node's values."""
+    operator, key, wanted = requirement.get("operator"), requirement.get("key"), requirement.get("values") or []
+    value = values_of.get(key)
+    if operator == "In":
+        return value is not None and value in wanted
+    if operator == "NotIn":
+        return value is None or value not in wanted
+    if operator == "Exists":
+        return value is not None
+    if operator == "DoesNotExist":
+        return value is None
+    if operator in ("Gt", "Lt") and value is not None and wanted:
+        try:
+            have, limit = int(value), int(wanted[0])
+        except ValueError:
+            return False
+        return have > limit if operator == "Gt" else have < limit
+    return False
+
+
+def node_matches_terms(node, terms):
+    """Whether `node` satisfies nodeSelectorTerms (ORed terms of ANDed requirements), as a PV's nodeAffinity uses them."""
+    labels = (node.get("metadata") or {}).get("labels") or {}
+    fields = {"metadata.name": (node.get("metadata") or {}).get("name")}
+    for term in terms or []:
+        expressions, field_expressions = term.get("matchExpressions") or [], term.get("matchFields") or []
+        if not expressions and not field_expressions:
+            continue  # an empty term matches no node
+        if all(_matches_requirement(labels, r) for r in expressions) and all(_matches_requirement(fields, r) for r in field_expressions):
+            return True
+    return False

@@ -250,15 +250,20 @@ run_id:
 import datetime
 import time
 
+from ansible_collections.stateful.pets.plugins.module_utils import _fence_gates as gates
+from ansible_collections.stateful.pets.plugins.module_utils import _fence_levels as fence_levels
 from ansible_collections.stateful.pets.plugins.module_utils import _fencing as fencing
-from ansible_collections.stateful.pets.plugins.module_utils._events import record_event
+from ansible_collections.stateful.pets.plugins.module_utils import _node_local as node_local
+from ansible_collections.stateful.pets.plugins.module_utils._events import record_event, reporting_instance
+from ansible_collections.stateful.pets.plugins.module_utils._fence_lease import FenceLeases, LeaseBusy, lease_name, lease_view
 from ansible_collections.stateful.pets.plugins.module_utils._k8s import AUTH_ARG_SPEC, Cluster, K8sError, monotonic
 from ansible_collections.stateful.pets.plugins.module_utils._module import run_as_module
-from ansible_collections.stateful.pets.plugins.module_utils._predicates import node_readiness
+from ansible_collections.stateful.pets.plugins.module_utils._predicates import is_node_ready, node_readiness, seconds_since
 from ansible_collections.stateful.pets.plugins.module_utils._reporter import Reporter
 
 POLL_SECONDS = 2
 SILENCE_POLL_SECONDS = 0.5
+DETACH_POLL_SECONDS = 1
 CONFLICT_ATTEMPTS = 5  # read-modify-writes of one node, as client-go's RetryOnConflict allows
 
 
@@ -270,6 +275,14 @@ def _unfence_body(node):
 
 def _now():
     return datetime.datetime.now(datetime.timezone.utc)  # noqa: UP017 - datetime.UTC needs Python 3.11 on the managed host
+
+
+def _failed(assessment):
+    return [g["guard"] for g in assessment["guards"] if not g["passed"]]
+
+
+def _label(pod):
+    return f"{pod['namespace']}/{pod['name']}"
 
 
 class NodeFencer:
@@ -289,6 +302,10 @@ class NodeFencer:
         self.before = {}
         self.after = {}
         self.deleted_at = {}
+        self.nodes = []
+        self.accepted_sign = {}  # node -> its last sign of life when it was confirmed down
+        self.holder = params.get("lease_holder") or f"{reporting_instance()}-{self.reporter.run_id}"
+        self.leases = FenceLeases(cluster, params["lease_namespace"], self.holder, params["lease_duration"], _now)
 
     # Reading
     def _nodes(self):
@@ -306,9 +323,9 @@ class NodeFencer:
         return self.cluster.list_pods(field_selector=f"spec.nodeName={node}")
 
     def _record(self, node, pods):
-        self.before[fencing.node_name(node)] = dict(fencing.node_state(node), pods=sorted(f"{p['namespace']}/{p['name']}" for p in pods))
+        self.before[fencing.node_name(node)] = dict(fencing.node_state(node), pods=sorted(_label(p) for p in pods))
 
-    # Fencing
+    # Gates
     def _assess(self):
         nodes = self._nodes()
         named = self._named(nodes) if self.params["name"] else None
@@ -317,9 +334,11 @@ class NodeFencer:
         now = _now()
         assessments = []
         for node in considered:
-            assessment = fencing.assess_node(node, self.cluster.get_node_lease(fencing.node_name(node)), now, self.params["unreachable_for"])
+            node_lease = self.cluster.get_node_lease(fencing.node_name(node))
+            assessment = fencing.assess_node(node, node_lease, now, self.params["unreachable_for"])
             assessment["guards"].append(fraction)
             assessment.update(selected=False, actions=[], pending=[], pods_deleted=[], pods_skipped=[], recovery=[])
+            self.accepted_sign[assessment["name"]] = fence_levels.last_sign_of_life(node, node_lease)
             assessments.append(assessment)
         return nodes, named, fraction, assessments
 
@@ -336,15 +355,54 @@ class NodeFencer:
                 self.reporter.progress(f"Node {self.params['name']}: waiting up to {timeout} s for it to go silent: {assessments[0]['refusal']}")
             time.sleep(SILENCE_POLL_SECONDS)
 
+    def _gate(self, assessments, by_name):
+        """Add the gates of _fence_gates to each node's silence guards; a node passes only when every one passed."""
+        self.leases.read_all()
+        now = _now()
+        views = {node: lease_view(lease, now) for node, lease in self.leases.by_node.items() if node}
+        for assessment in assessments:
+            name = assessment["name"]
+            view = views.get(name) or lease_view(None, now)
+            assessment["guards"].extend(gates.gates(by_name[name], view, views, self.holder, self.params, now))
+            assessment["lease"] = dict(self._lease_ref(name), holder=view["holder"], held=view["held"], stale=view["stale"],
+                                       held_seconds=view["held_seconds"], renewed_seconds=view["renewed_seconds"])
+            failed = [g["detail"] for g in assessment["guards"] if not g["passed"]]
+            assessment["eligible"] = not failed
+            assessment["refusal"] = " ".join(failed) if failed else None
+
+    def _lease_ref(self, name):
+        return {"namespace": self.params["lease_namespace"], "name": lease_name(name)}
+
+    # Fencing
     def fence(self):
         nodes, named, fraction, assessments = self._assess_until_silent()
+        self.nodes = nodes
         self.results.extend(assessments)
         if not fraction["passed"]:
             raise K8sError(fraction["detail"])
-        if named and not assessments[0]["eligible"]:
-            raise K8sError(f"Refusing to fence node {fencing.node_name(named)}: {assessments[0]['refusal']}")
-
         by_name = {fencing.node_name(n): n for n in nodes}
+        self._gate(assessments, by_name)
+        if named and not assessments[0]["eligible"] and not gates.only_busy(_failed(assessments[0])):
+            raise K8sError(f"Refusing to fence node {fencing.node_name(named)}: {assessments[0]['refusal']}")
+        if assessments:
+            self.reporter.progress(self._gates_line(assessments))
+        try:
+            fenced_nodes = self._fence_candidates(assessments, by_name)
+            if self.params["wait"] and not self.check_mode:
+                for assessment in assessments:
+                    self._wait_pets(assessment, fenced_nodes)
+        finally:
+            self._release_leases()
+        if not fenced_nodes:
+            self.reporter.progress("No node needs fencing." if not assessments else
+                                   f"No node was fenced: {'; '.join(a['refusal'] or 'left for a later run (max_nodes)' for a in assessments)}")
+
+    def _gates_line(self, assessments):
+        return "Gates: " + "; ".join(
+            f"node {a['name']} " + ("passed all " + str(len(a["guards"])) if a["eligible"] else "refused by " + ", ".join(_failed(a)))
+            for a in assessments) + "."
+
+    def _fence_candidates(self, assessments, by_name):
         budget = self.params["max_nodes"]
         fenced_nodes = set()
         for assessment in fencing.order_candidates(assessments):
@@ -356,22 +414,50 @@ class NodeFencer:
                     assessment["guards"].append(fencing.budget_guard(assessment["name"], self.params["max_nodes"]))
                     continue
                 budget -= 1
+                if not self._take_lease(assessment):
+                    continue
             assessment["selected"] = True
             fenced_nodes.add(assessment["name"])
             self._record(node, delete)
             self._fence_one(node, delete, assessment)
-        if self.params["wait"] and self.params["fenced_confirmed"] and not self.check_mode:
-            for assessment in assessments:
-                self._wait_pets(assessment, fenced_nodes)
-        if not fenced_nodes:
-            self.reporter.progress("No node needs fencing." if not assessments else
-                                   f"No node was fenced: {'; '.join(a['refusal'] or 'left for a later run (max_nodes)' for a in assessments)}")
+        return fenced_nodes
+
+    def _take_lease(self, assessment):
+        """Take the node's fence Lease before the first write; False when another run got it first (nothing is done)."""
+        name = assessment["name"]
+        if self.check_mode:
+            self.reporter.progress(f"Node {name}: take its fence Lease {self.params['lease_namespace']}/{lease_name(name)} (check mode: not done).")
+            return True
+        try:
+            before = self.leases.acquire(name)
+        except LeaseBusy as busy:
+            gate = gates.lease_gate(name, busy.view, self.holder)
+            assessment["guards"].append(gate)
+            assessment.update(eligible=False, refusal=gate["detail"])
+            assessment["lease"].update(holder=busy.view["holder"], held=True, held_seconds=busy.view["held_seconds"],
+                                       renewed_seconds=busy.view["renewed_seconds"])
+            self.reporter.progress(f"Node {name}: {gate['detail']}")
+            return False
+        taken_from = before["holder"] if before["holder"] not in (None, self.holder) else None
+        assessment["lease"].update(holder=self.holder, held=True, taken_over_from=taken_from)
+        how = f"took over the stale fence Lease from {taken_from}" if taken_from else "took its fence Lease"
+        self.reporter.progress(f"Node {name}: {how} {self.params['lease_namespace']}/{lease_name(name)} as {self.holder}"
+                               f" for {self.params['lease_duration']} s.")
+        return True
+
+    def _release_leases(self):
+        for name in list(self.leases.held):
+            try:
+                self.leases.release(name)
+                self.reporter.progress(f"Node {name}: released its fence Lease.")
+            except K8sError as exc:
+                self.reporter.warn(f"Could not release the fence Lease of node {name}; it expires after {self.params['lease_duration']} s: {exc.msg}")
 
     def _fence_needed(self, node, delete):
         state = fencing.node_state(node)
         if not state["unschedulable"]:
             return True
-        if not self.params["fenced_confirmed"]:
+        if not (self.params["fenced_confirmed"] or self.params["levels"]):
             return False
         return bool(delete) or (self.params["out_of_service_taint"] and not state["out_of_service_taint"])
 
@@ -379,7 +465,7 @@ class NodeFencer:
         name = fencing.node_name(node)
         state = fencing.node_state(node)
         after = dict(state, pods=self.before[name]["pods"])
-        actions = assessment["actions"] if self.params["fenced_confirmed"] else assessment["pending"]
+        self.after[name] = after
         # Each action is recorded once its write succeeded, so a refused write reports only what really happened.
         if not state["unschedulable"]:
             self._write(
@@ -388,31 +474,206 @@ class NodeFencer:
             assessment["actions"].append("cordon")
             after["unschedulable"] = True
             why = " ".join(guard["detail"] for guard in assessment["guards"] if guard["passed"])
-            self._done(f"Node {name}: cordoned.", node, "NodeUnreachable", "Cordon", f"Cordoned node {name} to fence it. {why}")
+            self._done(f"Node {name}: cordoned.", node, "NodeUnreachable", "Cordon", f"Cordoned node {name} to fence it. {why}"[:900])
+        confirmed = self.params["fenced_confirmed"]
+        if self.params["levels"]:
+            confirmed = self._run_levels(node, assessment)
+        actions = assessment["actions"] if confirmed else assessment["pending"]
         if self.params["out_of_service_taint"] and not state["out_of_service_taint"]:
-            if self.params["fenced_confirmed"]:
+            if confirmed:
+                self._still_down(name, f"adding the taint {fencing.OUT_OF_SERVICE_KEY}", need_taint=False)
                 self._write(self._taint, name)
                 after["out_of_service_taint"] = True
                 self._done(f"Node {name}: tainted {fencing.OUT_OF_SERVICE_KEY}.", node, "NodeFenced", "Taint",
-                           f"Added the taint {fencing.OUT_OF_SERVICE_KEY}=nodeshutdown:NoExecute to node {name}, confirmed down (fenced_confirmed),"
-                           " so that Kubernetes detaches its volumes and its pods can run elsewhere.")
+                           f"Added the taint {fencing.OUT_OF_SERVICE_KEY}=nodeshutdown:NoExecute to node {name}, confirmed down"
+                           f" ({self._confirmation()}), so that Kubernetes detaches its volumes and its pods can run elsewhere.")
             actions.append("taint out-of-service")
-        if self.params["fenced_confirmed"]:
-            for pod in delete:
-                assessment["pods_deleted"].append(self._force_delete(pod))
-                actions.append(f"force-delete {pod['namespace']}/{pod['name']}")
-                self.changed = True
+        if confirmed:
+            self._record_last_fence(name)
+            self._delete_pods(name, delete, assessment)
             after["pods"] = []
+            self._wait_detached(name, assessment)
         else:
-            actions.extend(f"force-delete {pod['namespace']}/{pod['name']}" for pod in delete)
+            actions.extend(f"force-delete {_label(pod)}" for pod in delete)
             assessment["pods_deleted"] = []
             assessment["pods_skipped"] = delete + assessment["pods_skipped"]
             for pod in delete:
-                pod["reason"] = "the node is not confirmed down (set fenced_confirmed after a fence action)"
+                pod["reason"] = "the node is not confirmed down (set fenced_confirmed after a fence action, or give levels)"
             if actions:
-                self.reporter.progress(f"Node {name}: not confirmed down, so it stays cordoned only; with fenced_confirmed the module would also"
-                                       f" {', '.join(actions)}.")
-        self.after[name] = after
+                self.reporter.progress(f"Node {name}: not confirmed down, so it stays cordoned only; with fenced_confirmed or levels the module"
+                                       f" would also {', '.join(actions)}.")
+
+    def _confirmation(self):
+        return "fenced_confirmed" if self.params["fenced_confirmed"] else "a fence level succeeded and the node stayed silent"
+
+    def _record_last_fence(self, name):
+        if name in self.leases.held and not self.check_mode:
+            self.leases.renew(name, last_fence=True)
+
+    # Fence levels
+    def _run_levels(self, node, assessment):
+        """Run the levels in order until one succeeds; True when the node is confirmed down. Check mode only plans."""
+        name = fencing.node_name(node)
+        levels = self.params["levels"]
+        assessment["levels"] = []
+        if self.check_mode:
+            assessment["actions"].extend(fence_levels.plan(levels, name))
+            for line in fence_levels.plan(levels, name):
+                self.reporter.progress(f"Node {name}: {line} (check mode: not done).")
+            return True
+        for number, level in enumerate(levels, 1):
+            entry = self._run_level(name, number, level)
+            assessment["levels"].append(entry)
+            label = fence_levels.level_label(number, level)
+            if entry["succeeded"]:
+                assessment["actions"].append(f"fence {label}")
+                self._done(f"Node {name}: fence {label} succeeded: {entry['verification']}", node, "NodeFenced", "Fence",
+                           f"Fence {label} of node {name} succeeded: {entry['verification']}")
+                return True
+            self._done(f"Node {name}: fence {label} failed: {entry['detail']}", node, "FenceLevelFailed", "Fence",
+                       f"Fence {label} of node {name} failed: {entry['detail']}")
+        tried = "; ".join(f"{fence_levels.level_label(e['level'], levels[e['level'] - 1])}: {e['detail']}" for e in assessment["levels"])
+        raise K8sError(f"Every fence level failed for node {name} ({tried}). Node {name} stays cordoned and its pods were not touched;"
+                       " fix the fence actions, or make sure the node is down and run again with fenced_confirmed.")
+
+    def _run_level(self, name, number, level):
+        label = fence_levels.level_label(number, level)
+        self.reporter.progress(f"Node {name}: running fence {label}.")
+        entry = {"level": number, "name": level.get("name"), "actions": [], "succeeded": False, "verification": None, "detail": None}
+        for action in level["actions"]:
+            done = fence_levels.run_action(action["command"], name, action["timeout"])
+            entry["actions"].append(done)
+            self.leases.keep_alive()
+            failure = fence_levels.action_failure(done)
+            if failure:
+                entry["detail"] = failure
+                return entry
+        silent, detail = fence_levels.verify_silence(self.cluster, name, _now(), self.params["settle_time"], _now)
+        entry.update(succeeded=silent, verification=detail, detail=None if silent else detail)
+        if silent:
+            self.accepted_sign[name] = fence_levels.last_sign_of_life(self.cluster.get_node(name), self.cluster.get_node_lease(name))
+        return entry
+
+    # Force actions, each after a live read of the node
+    def _still_down(self, name, before_what, need_taint):
+        """Read the node live; stop (K8sError) when it spoke since it was confirmed down, was uncordoned, or lost the taint."""
+        if self.check_mode:
+            return
+        node, node_lease = self.cluster.get_node(name), self.cluster.get_node_lease(name)
+        problem = fencing.live_problem(node, fence_levels.last_sign_of_life(node, node_lease), self.accepted_sign.get(name),
+                                       need_taint and self.params["out_of_service_taint"])
+        if problem:
+            raise K8sError(f"Stopped before {before_what}: {problem} Nothing more is done; check the node and run again.")
+
+    def _delete_pods(self, name, delete, assessment):
+        for pod in delete:
+            pinned = self._pinned_volumes(pod, name)
+            entry = self._force_delete(pod, pinned, assessment)
+            assessment["pods_deleted"].append(entry)
+            assessment["actions"].append(f"force-delete {_label(pod)}")
+            self.changed = True
+
+    def _pinned_volumes(self, pod, name):
+        """The volumes of a pet that live only on node `name` (PVs pinned to it by nodeAffinity)."""
+        if not fencing.is_pet_entry(pod):
+            return []
+        pinned = []
+        for claim in pod["claims"]:
+            pvc = self.cluster.find_pvc(pod["namespace"], claim)
+            volume = ((pvc or {}).get("spec") or {}).get("volumeName")
+            pv = self.cluster.find_pv(volume) if volume else None
+            if pv is not None and node_local.pinned_to(pv, name, self.nodes):
+                pinned.append(dict(node_local.pinned_volume(pod, claim, pv, name), _pv=pv))
+        return pinned
+
+    def _force_delete(self, pod, pinned, assessment):
+        entry = dict(pod)
+        label = _label(pod)
+        recreate = bool(pinned) and self.params["node_local_pets"] == "recreate_empty"
+        if pinned:
+            entry["node_local_volumes"] = [{k: v for k, v in row.items() if k != "_pv"} for row in pinned]
+            entry["pet_state"] = "recreated_empty" if recreate else "waits_for_node"
+            entry["note"] = node_local.waits_for_node_note(pod, pinned, pod["node"]) if not recreate else None
+        if self.check_mode:
+            self.reporter.progress(f"Node {pod['node']}: force-delete pod {label} (check mode: not done).")
+            if recreate:
+                self.reporter.progress(f"Node {pod['node']}: abandon the data of {label} and recreate it empty elsewhere (check mode: not done).")
+            return entry
+        self._still_down(pod["node"], f"force-deleting pod {label}", need_taint=True)
+        if recreate:
+            for row in pinned:
+                self._delete_claim(pod, row["claim"])
+        try:
+            self.cluster.force_delete_pod(pod["namespace"], pod["name"], pod["uid"])
+            entry["result"] = "deleted"
+        except K8sError as exc:
+            # 404: already gone; 409: the UID precondition failed, so this instance is gone and a new one exists.
+            if exc.status not in (404, 409):
+                raise
+            entry["result"] = "already gone"
+        self.deleted_at[pod["uid"]] = monotonic()
+        if entry["result"] == "deleted":
+            regarding = {"apiVersion": "v1", "kind": "Pod", "metadata": {"namespace": pod["namespace"], "name": pod["name"], "uid": pod["uid"]}}
+            self._done(f"Node {pod['node']}: force-deleted pod {label}.", regarding, "NodeFenced", "ForceDelete",
+                       f"Force-deleted pod {label} (UID {pod['uid']}, grace period 0) on fenced node {pod['node']}, so that its owner"
+                       f" {pod['owner']} can recreate it" + (" when the node returns (its data lives only there)." if pinned and not recreate
+                                                             else " on a healthy node."))
+        else:
+            self.reporter.progress(f"Node {pod['node']}: pod {label} was already gone.")
+        if recreate:
+            entry["note"] = self._recreate_empty(pod, pinned, assessment)
+        elif pinned:
+            self.reporter.progress(entry["note"])
+        return entry
+
+    def _delete_claim(self, pod, claim):
+        try:
+            self.cluster.delete_pvc(pod["namespace"], claim)
+        except K8sError as exc:
+            if exc.status != 404:
+                raise
+        self.reporter.progress(f"Node {pod['node']}: deleted claim {pod['namespace']}/{claim}, whose data lives only on that node"
+                               " (node_local_pets=recreate_empty).")
+
+    def _recreate_empty(self, pod, pinned, assessment):
+        """Make a fresh, empty PV on a live node for each abandoned claim; the sentence that names the abandoned data."""
+        pets = self.cluster.list_pods(namespace=pod["namespace"])
+        siblings = [p for p in pets if fencing.pod_entry(p)["owner"] == pod["owner"]]
+        target = node_local.target_node(self.nodes, siblings, {pod["node"]}, self._can_host)
+        if target is None:
+            raise K8sError(f"Cannot recreate pod {_label(pod)} empty: no other node is Ready, schedulable and not excluded from fencing."
+                           " Its claim was deleted; add a node and create a PV for it.")
+        for row in pinned:
+            fresh = node_local.fresh_pv(row["_pv"], target, self.reporter.run_id)
+            self.cluster.create_pv(fresh)
+            abandoned = {k: v for k, v in row.items() if k != "_pv"}
+            assessment.setdefault("abandoned_volumes", []).append(dict(abandoned, new_pv=fresh["metadata"]["name"], new_node=target))
+        note = node_local.abandoned_note(pod, pinned, target)
+        self.reporter.progress(note)
+        return note
+
+    def _can_host(self, node):
+        labels = node["metadata"].get("labels") or {}
+        return (is_node_ready(node) and not (node.get("spec") or {}).get("unschedulable") and gates.EXCLUDE_LABEL not in labels
+                and not gates.is_control_plane(node))
+
+    def _wait_detached(self, name, assessment):
+        """Wait until no VolumeAttachment names the node (the proof that its volumes are detached), or report those left."""
+        if self.check_mode:
+            return
+        deadline = monotonic() + self.params["detach_timeout"]
+        while True:
+            left = sorted(va["metadata"]["name"] for va in self.cluster.list_volume_attachments() if (va.get("spec") or {}).get("nodeName") == name)
+            if not left or monotonic() >= deadline:
+                break
+            self.leases.keep_alive()
+            time.sleep(DETACH_POLL_SECONDS)
+        assessment["volume_attachments_left"] = left
+        if left:
+            self.reporter.progress(f"Node {name}: {len(left)} VolumeAttachment(s) still name it after {self.params['detach_timeout']} s:"
+                                   f" {', '.join(left)}; their volumes may still be attached there.")
+        else:
+            self.reporter.progress(f"Node {name}: no VolumeAttachment names it; its volumes are detached.")
 
     def _write(self, func, *args):
         if not self.check_mode:
@@ -446,63 +707,41 @@ class NodeFencer:
                     raise
             node = self.cluster.get_node(name)
 
-    def _force_delete(self, pod):
-        entry = dict(pod)
-        label = f"{pod['namespace']}/{pod['name']}"
-        if self.check_mode:
-            self.reporter.progress(f"Node {pod['node']}: force-delete pod {label} (check mode: not done).")
-            return entry
-        try:
-            self.cluster.force_delete_pod(pod["namespace"], pod["name"], pod["uid"])
-            entry["result"] = "deleted"
-        except K8sError as exc:
-            # 404: already gone; 409: the UID precondition failed, so this instance is gone and a new one exists.
-            if exc.status not in (404, 409):
-                raise
-            entry["result"] = "already gone"
-        self.deleted_at[pod["uid"]] = monotonic()
-        if entry["result"] == "deleted":
-            regarding = {"apiVersion": "v1", "kind": "Pod", "metadata": {"namespace": pod["namespace"], "name": pod["name"], "uid": pod["uid"]}}
-            self._done(f"Node {pod['node']}: force-deleted pod {label}.", regarding, "NodeFenced", "ForceDelete",
-                       f"Force-deleted pod {label} (UID {pod['uid']}, grace period 0) on fenced node {pod['node']}, so that its owner"
-                       f" {pod['owner']} can recreate it on a healthy node.")
-        else:
-            self.reporter.progress(f"Node {pod['node']}: pod {label} was already gone.")
-        return entry
-
+    # Waiting for the pets
     def _wait_pets(self, assessment, fenced_nodes):
         deadline = monotonic() + self.params["wait_timeout"]
         for old in assessment["pods_deleted"]:
             if not old.get("owner", "").startswith("StatefulSet/"):
                 continue
-            label = f"{old['namespace']}/{old['name']}"
-            while True:
-                pod = self.cluster.find_pod(old["namespace"], old["name"])
-                done, detail = fencing.pet_recovered(old, pod, fenced_nodes)
-                if pod is None:
-                    expected, note = fencing.pet_expected(old, self._statefulset_of(old))
-                    if not expected:
-                        assessment["recovery"].append({"namespace": old["namespace"], "name": old["name"], "node": None, "ready": False, "note": note})
-                        self.reporter.progress(note)
-                        break
-                if done:
-                    seconds = round(monotonic() - self.deleted_at[old["uid"]], 1)
-                    assessment["recovery"].append(
-                        {
-                            "namespace": old["namespace"],
-                            "name": old["name"],
-                            "node": pod["spec"]["nodeName"],
-                            "seconds": seconds,
-                            "ready": True,
-                            "claims": old["claims"],
-                        }
-                    )
-                    claims = ", ".join(old["claims"]) or "none"
-                    self.reporter.progress(f"Pod {label}: Ready again on {pod['spec']['nodeName']} after {seconds} s, with claims {claims}.")
-                    break
-                if monotonic() >= deadline:
-                    raise K8sError(f"Pod {label} did not come back within {self.params['wait_timeout']} s: {detail} Check its events and the StatefulSet.")
-                time.sleep(POLL_SECONDS)
+            if old.get("pet_state") == "waits_for_node":
+                assessment["recovery"].append({"namespace": old["namespace"], "name": old["name"], "node": None, "ready": False,
+                                               "state": "waits_for_node", "note": old["note"]})
+                continue
+            self._wait_pet(assessment, old, fenced_nodes, deadline)
+
+    def _wait_pet(self, assessment, old, fenced_nodes, deadline):
+        label = _label(old)
+        while True:
+            pod = self.cluster.find_pod(old["namespace"], old["name"])
+            done, detail = fencing.pet_recovered(old, pod, fenced_nodes)
+            if pod is None:
+                expected, note = fencing.pet_expected(old, self._statefulset_of(old))
+                if not expected:
+                    assessment["recovery"].append({"namespace": old["namespace"], "name": old["name"], "node": None, "ready": False,
+                                                   "state": "not_recreated", "note": note})
+                    self.reporter.progress(note)
+                    return
+            if done:
+                seconds = round(monotonic() - self.deleted_at[old["uid"]], 1)
+                assessment["recovery"].append({"namespace": old["namespace"], "name": old["name"], "node": pod["spec"]["nodeName"], "seconds": seconds,
+                                               "ready": True, "claims": old["claims"], "state": "recovered"})
+                claims = ", ".join(old["claims"]) or "none"
+                self.reporter.progress(f"Pod {label}: Ready again on {pod['spec']['nodeName']} after {seconds} s, with claims {claims}.")
+                return
+            if monotonic() >= deadline:
+                raise K8sError(f"Pod {label} did not come back within {self.params['wait_timeout']} s: {detail} Check its events and the StatefulSet.")
+            self.leases.keep_alive()
+            time.sleep(POLL_SECONDS)
 
     def _statefulset_of(self, old):
         try:
@@ -516,35 +755,55 @@ class NodeFencer:
     def unfence(self):
         nodes = self._nodes()
         targets = [self._named(nodes)] if self.params["name"] else [n for n in nodes if fencing.is_fenced_by_us(n)]
+        self.leases.read_all()
         for node in targets:
-            name = fencing.node_name(node)
-            entry = {"name": name, "selected": True, "guards": [], "actions": [], "pending": [], "pods_deleted": [], "pods_skipped": [], "recovery": []}
-            self.results.append(entry)
-            node = self._await_ready(node)
-            status = node_readiness(node)[0]
-            entry["ready"] = status
-            ready = status == "True"
-            entry["guards"].append(fencing.unfence_guard(name, status))
-            if not ready:
-                if self.params["name"] and not self.check_mode:
-                    raise K8sError(entry["guards"][-1]["detail"])
-                entry["selected"] = False
-                continue
-            state = fencing.node_state(node)
-            self.before[name] = state
-            self.after[name] = {"unschedulable": False, "out_of_service_taint": False}
-            annotated = fencing.FENCED_ANNOTATION in (node["metadata"].get("annotations") or {})
-            if state["out_of_service_taint"]:
-                entry["actions"].append("remove out-of-service taint")
-            if state["unschedulable"]:
-                entry["actions"].append("uncordon")
-            if entry["actions"] or annotated:
-                self._write(self._patch_node_fresh, name, node, _unfence_body)
-                done = " and ".join(entry["actions"]) or "remove the fence annotation"
-                self._done(f"Node {name}: unfenced ({done}).", node, "NodeRecovered", "Unfence",
-                           f"Unfenced node {name}, which is Ready again: {done}.", event_type="Normal")
+            self._unfence_one(node)
         if not any(entry["selected"] for entry in self.results):
             self.reporter.progress("No node was unfenced." if self.results else "No node is fenced.")
+
+    def _unfence_one(self, node):
+        name = fencing.node_name(node)
+        entry = {"name": name, "selected": True, "guards": [], "actions": [], "pending": [], "pods_deleted": [], "pods_skipped": [], "recovery": []}
+        self.results.append(entry)
+        view = self.leases.view(name)
+        entry["guards"].append(gates.lease_gate(name, view, self.holder))
+        if not entry["guards"][-1]["passed"]:
+            entry["selected"] = False
+            self.reporter.progress(f"Node {name}: not unfenced: {entry['guards'][-1]['detail']}")
+            return
+        node = self._await_ready(node)
+        status = node_readiness(node)[0]
+        entry["ready"] = status
+        entry["guards"].append(fencing.unfence_guard(name, status))
+        if status != "True":
+            if self.params["name"] and not self.check_mode:
+                raise K8sError(entry["guards"][-1]["detail"])
+            entry["selected"] = False
+            return
+        node, settled = self._await_settled(node)
+        entry["guards"].append(settled)
+        if not settled["passed"]:
+            if self.params["name"] and not self.check_mode:
+                raise K8sError(settled["detail"])
+            entry["selected"] = False
+            return
+        state = fencing.node_state(node)
+        self.before[name] = state
+        self.after[name] = {"unschedulable": False, "out_of_service_taint": False}
+        annotated = fencing.FENCED_ANNOTATION in (node["metadata"].get("annotations") or {})
+        if state["out_of_service_taint"]:
+            entry["actions"].append("remove out-of-service taint")
+        if state["unschedulable"]:
+            entry["actions"].append("uncordon")
+        if entry["actions"] or annotated:
+            self._write(self._patch_node_fresh, name, node, _unfence_body)
+            done = " and ".join(entry["actions"]) or "remove the fence annotation"
+            self._done(f"Node {name}: unfenced ({done}).", node, "NodeRecovered", "Unfence",
+                       f"Unfenced node {name}, which has been Ready for at least {self.params['settle_time']} s: {done}.", event_type="Normal")
+        if view["holder"]:
+            entry["actions"].append("release fence lease")
+            self._write(self.leases.release_stale, name)
+            self.reporter.progress(f"Node {name}: released its fence Lease, held by {view['holder']}" + (" (check mode: not done)." if self.check_mode else "."))
 
     def _await_ready(self, node):
         if not self.params["wait"] or self.check_mode:
@@ -556,8 +815,25 @@ class NodeFencer:
             node = self.cluster.get_node(name)
         return node
 
+    def _await_settled(self, node):
+        """(node, gate): wait out the rest of settle_time while the node stays Ready (no new Ready transition meanwhile)."""
+        name = fencing.node_name(node)
+        settle = self.params["settle_time"]
+        since = node_readiness(node)[1]
+        ready_for = seconds_since(since, _now()) or 0.0
+        if ready_for < settle and not self.check_mode:
+            self.reporter.progress(f"Node {name}: Ready for {ready_for:.0f} s; waiting until it has been Ready for {settle} s.")
+            time.sleep(settle - ready_for)
+            node = self.cluster.get_node(name)
+            status, again = node_readiness(node)
+            if status != "True" or again != since:
+                return node, fencing.settled_guard(name, False, settle, None)
+            ready_for = seconds_since(again, _now()) or settle
+        return node, fencing.settled_guard(name, True, settle, ready_for)
+
     def result(self):
-        result = {"changed": self.changed, "nodes": self.results, "confirmed": self.params["fenced_confirmed"], "run_id": self.reporter.run_id}
+        result = {"changed": self.changed, "nodes": self.results, "confirmed": self.params["fenced_confirmed"], "run_id": self.reporter.run_id,
+                  "lease_holder": self.holder}
         if self.diff:
             result["diff"] = {"before": self.before, "after": self.after}
         return result
@@ -572,18 +848,33 @@ def argument_spec():
         max_unreachable_fraction=dict(type="float", default=0.5),
         max_nodes=dict(type="int", default=1),
         fenced_confirmed=dict(type="bool", default=False),
+        levels=dict(type="list", elements="dict", default=[], options=dict(
+            name=dict(type="str"),
+            actions=dict(type="list", elements="dict", required=True, options=dict(
+                command=dict(type="list", elements="str", required=True),
+                timeout=dict(type="int", default=60),
+            )),
+        )),
+        settle_time=dict(type="int", default=fence_levels.MIN_SETTLE_TIME),
         out_of_service_taint=dict(type="bool", default=True),
         delete_other_pods=dict(type="bool", default=False),
+        node_local_pets=dict(type="str", default="wait", choices=["wait", "recreate_empty"]),
         wait=dict(type="bool", default=False),
         wait_timeout=dict(type="int", default=300),
+        detach_timeout=dict(type="int", default=60),
         silence_timeout=dict(type="int", default=0),
+        allow_control_plane=dict(type="bool", default=False),
+        cooldown=dict(type="int", default=0),
+        lease_namespace=dict(type="str", default="default"),
+        lease_duration=dict(type="int", default=120),
+        lease_holder=dict(type="str"),
     )
     return spec
 
 
 def run(params, check_mode, diff, reporter):
     """One fence or unfence pass: the result dict, or K8sError whose details hold what was done until then."""
-    problems = fencing.invalid_params(params)
+    problems = fencing.invalid_params(params) + fence_levels.invalid_levels(params["levels"])
     if problems:
         raise K8sError(" ".join(problems))
     fencer = NodeFencer(Cluster.from_params(params), params, check_mode, diff, reporter)

@@ -197,7 +197,9 @@ def test_budget_guard_names_the_limit():
     assert "at most 1 node(s)" in result["detail"]
 
 
-PARAMS = {"unreachable_for": 40, "max_unreachable_fraction": 0.5, "max_nodes": 1, "wait_timeout": 300, "silence_timeout": 0}
+PARAMS = {"unreachable_for": 40, "max_unreachable_fraction": 0.5, "max_nodes": 1, "wait_timeout": 300, "silence_timeout": 0, "settle_time": 11,
+          "cooldown": 0, "detach_timeout": 60, "levels": [], "fenced_confirmed": False, "lease_duration": 120}
+LEVEL = {"actions": [{"command": ["true"], "timeout": 60}]}
 
 
 @pytest.mark.parametrize(
@@ -210,6 +212,13 @@ PARAMS = {"unreachable_for": 40, "max_unreachable_fraction": 0.5, "max_nodes": 1
         ({"max_nodes": 0}, "max_nodes must be at least 1"),
         ({"wait_timeout": 0}, "wait_timeout must be at least 1"),
         ({"silence_timeout": -1}, "silence_timeout must not be negative"),
+        ({"settle_time": 10}, "settle_time must be at least 11 seconds"),
+        ({"cooldown": -1}, "cooldown must not be negative"),
+        ({"detach_timeout": -5}, "detach_timeout must not be negative"),
+        ({"levels": [LEVEL], "fenced_confirmed": True}, "Give either levels"),
+        ({"lease_duration": 10}, "lease_duration must be at least 15 seconds"),
+        ({"levels": [LEVEL], "lease_duration": 60}, "longer than the longest fence action timeout (60 s)"),
+        ({"levels": [LEVEL]}, None),
     ],
 )
 def test_invalid_params(change, words):

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime
 from unittest import mock
 
@@ -17,7 +18,7 @@ from ansible_collections.stateful.pets.plugins.module_utils._reporter import Rep
 from ansible_collections.stateful.pets.plugins.modules import node_fence
 
 NOW = datetime.datetime(2026, 11, 27, 12, 0, 0, tzinfo=datetime.timezone.utc)  # noqa: UP017 - matches the module's style
-WRITES = ("patch_node", "force_delete_pod", "create_event")
+WRITES = ("patch_node", "force_delete_pod", "create_event", "create_lease", "replace_lease", "delete_pvc", "create_pv")
 
 
 class ExitJson(Exception):
@@ -56,11 +57,71 @@ def daemon_pod(node_name):
     return pod
 
 
-def make_cluster(nodes, pods=(), leases=None):
+class LeaseStore:
+    """The fence Leases of a fake API server: creates and conditional replaces, with 409 as the real one answers."""
+
+    def __init__(self, leases=()):
+        self.items = {}
+        self.version = 0
+        for lease in leases:
+            self._store(copy.deepcopy(lease))
+
+    def _store(self, lease):
+        self.version += 1
+        lease["metadata"]["resourceVersion"] = str(self.version)
+        self.items[lease["metadata"]["name"]] = lease
+        return copy.deepcopy(lease)
+
+    def find(self, namespace, name):
+        return copy.deepcopy(self.items.get(name))
+
+    def list(self, namespace, label_selector=None):
+        return [copy.deepcopy(lease) for lease in self.items.values()]
+
+    def create(self, namespace, lease):
+        if lease["metadata"]["name"] in self.items:
+            raise K8sError("Cannot create Lease: it already exists (409).", status=409)
+        return self._store(copy.deepcopy(lease))
+
+    def replace(self, namespace, lease):
+        current = self.items.get(lease["metadata"]["name"])
+        if current is None or current["metadata"]["resourceVersion"] != lease["metadata"].get("resourceVersion"):
+            raise K8sError("Cannot update Lease: it changed on the server meanwhile (409).", status=409)
+        return self._store(copy.deepcopy(lease))
+
+
+def apply_node_patch(node, body):
+    """What the API server does with our strategic merge patches of a node: spec fields replaced, annotations merged."""
+    node["spec"].update(copy.deepcopy(body.get("spec") or {}))
+    annotations = node["metadata"].setdefault("annotations", {})
+    for key, value in ((body.get("metadata") or {}).get("annotations") or {}).items():
+        if value is None:
+            annotations.pop(key, None)
+        else:
+            annotations[key] = value
+    node["metadata"]["resourceVersion"] = str(int(node["metadata"]["resourceVersion"]) + 1)
+    return copy.deepcopy(node)
+
+
+def make_cluster(nodes, pods=(), leases=None, fence_leases=()):
     """A mocked Cluster whose objects are already dicts (to_dict is the identity)."""
     cluster = mock.MagicMock()
+    store = LeaseStore(fence_leases)
+    cluster.lease_store = store
+    cluster.find_lease.side_effect = store.find
+    cluster.list_leases.side_effect = store.list
+    cluster.create_lease.side_effect = store.create
+    cluster.replace_lease.side_effect = store.replace
+    cluster.list_volume_attachments.return_value = []
+    cluster.find_pvc.return_value = None
+    cluster.find_pv.return_value = None
+    cluster.watch_named.side_effect = lambda *args, **kwargs: iter(())
     cluster.list_nodes.return_value = nodes
-    cluster.get_node.side_effect = lambda name: next(n for n in nodes if n["metadata"]["name"] == name)
+    # The nodes as the API server has them now: patches apply to these, and get_node reads them.
+    live = {n["metadata"]["name"]: copy.deepcopy(n) for n in nodes}
+    cluster.live_nodes = live
+    cluster.get_node.side_effect = lambda name: copy.deepcopy(live[name])
+    cluster.patch_node.side_effect = lambda name, body: apply_node_patch(live[name], body)
     cluster.get_node_lease.side_effect = lambda name: {"spec": {"renewTime": ago((leases or {}).get(name, 120))}}
     cluster.get_statefulset.return_value = {"spec": {"replicas": 2}}
     cluster.list_pods.side_effect = lambda field_selector=None, **kw: [p for p in pods if f"spec.nodeName={p['spec']['nodeName']}" == field_selector]
@@ -103,6 +164,11 @@ def fence_params(**overrides):
 def assert_no_write(cluster):
     for name in WRITES:
         assert getattr(cluster, name).call_count == 0, name
+
+
+def node_writes(cluster):
+    """The calls that wrote to the node (patch_node), without the Lease and Event writes."""
+    return cluster.patch_node.call_args_list
 
 
 def test_check_mode_reports_everything_and_writes_nothing():
@@ -158,7 +224,7 @@ def test_confirmed_fence_taints_and_force_deletes_pinned_by_uid():
     cordon, taint = cluster.patch_node.call_args_list
     assert cordon.args[1]["spec"] == {"unschedulable": True}
     assert taint.args[1] == {
-        "metadata": {"resourceVersion": "7"},
+        "metadata": {"resourceVersion": "8"},  # read live after the cordon
         "spec": {"taints": [{"key": "node.kubernetes.io/unreachable", "effect": "NoExecute"}, fencing.OUT_OF_SERVICE_TAINT]},
     }
     cluster.force_delete_pod.assert_called_once_with("pets", "kubia-1", "u1")
@@ -168,7 +234,8 @@ def test_confirmed_fence_taints_and_force_deletes_pinned_by_uid():
 def test_confirmed_fence_records_an_event_per_write_and_a_line_per_action():
     cluster = make_cluster(cluster_3(), [pet("kubia-1", "w2", "u1"), daemon_pod("w2")])
     reporter = Reporter(run_id="run12345")
-    node_fence.NodeFencer(cluster, fence_params(fenced_confirmed=True), reporter=reporter).fence()
+    with mock.patch.object(node_fence, "reporting_instance", return_value="stateful.pets-ctl"):
+        node_fence.NodeFencer(cluster, fence_params(fenced_confirmed=True), reporter=reporter).fence()
     events = [call.args[0] for call in cluster.create_event.call_args_list]
     assert [(e["action"], e["reason"], e["type"], e["regarding"]["kind"], e["regarding"]["name"]) for e in events] == [
         ("Cordon", "NodeUnreachable", "Warning", "Node", "w2"),
@@ -182,7 +249,15 @@ def test_confirmed_fence_records_an_event_per_write_and_a_line_per_action():
     assert events[2]["note"] == ("Force-deleted pod pets/kubia-1 (UID u1, grace period 0) on fenced node w2, so that its owner StatefulSet/kubia"
                                  " can recreate it on a healthy node. (stateful.pets run run12345)")
     assert all(e["reportingController"] == "stateful.pets" and e["metadata"]["labels"] == {"stateful.pets/run": "run12345"} for e in events)
-    assert reporter.progress_lines == ["Node w2: cordoned.", "Node w2: tainted node.kubernetes.io/out-of-service.", "Node w2: force-deleted pod pets/kubia-1."]
+    assert reporter.progress_lines == [
+        "Gates: node w2 passed all 10.",
+        "Node w2: took its fence Lease default/stateful-pets-fence-w2 as stateful.pets-ctl-run12345 for 120 s.",
+        "Node w2: cordoned.",
+        "Node w2: tainted node.kubernetes.io/out-of-service.",
+        "Node w2: force-deleted pod pets/kubia-1.",
+        "Node w2: no VolumeAttachment names it; its volumes are detached.",
+        "Node w2: released its fence Lease.",
+    ]
     assert reporter.warnings == []
 
 
@@ -202,7 +277,9 @@ def test_check_mode_says_what_it_would_do_and_records_no_event():
     reporter = Reporter()
     node_fence.NodeFencer(cluster, fence_params(fenced_confirmed=True), check_mode=True, reporter=reporter).fence()
     assert_no_write(cluster)
-    assert reporter.progress_lines == ["Node w2: cordoned (check mode: not done).",
+    assert reporter.progress_lines == ["Gates: node w2 passed all 10.",
+                                       "Node w2: take its fence Lease default/stateful-pets-fence-w2 (check mode: not done).",
+                                       "Node w2: cordoned (check mode: not done).",
                                        "Node w2: tainted node.kubernetes.io/out-of-service (check mode: not done).",
                                        "Node w2: force-delete pod pets/kubia-1 (check mode: not done)."]
 
@@ -321,7 +398,8 @@ def test_wait_reports_recovery_on_a_healthy_node():
 def test_wait_times_out_with_the_last_reason():
     cluster = make_cluster(cluster_3(unschedulable=True), [pet("kubia-1", "w2", "u1")])
     cluster.find_pod.return_value = None
-    with mock.patch.object(node_fence, "monotonic", side_effect=[0.0, 0.0, 5.0, 11.0]):
+    # The clock: the force-delete's timestamp, the detach wait's deadline, the pet wait's deadline, then two looks.
+    with mock.patch.object(node_fence, "monotonic", side_effect=[0.0, 0.0, 0.0, 5.0, 11.0]):
         kind, result = run(cluster, fenced_confirmed=True, wait=True, wait_timeout=10)
     assert kind is FailJson
     assert "did not come back within 10 s: Pod pets/kubia-1 has not been recreated yet." in result["msg"]
@@ -330,9 +408,10 @@ def test_wait_times_out_with_the_last_reason():
 def test_silence_timeout_looks_again_until_the_lease_is_stale():
     # The node renewed its Lease while it was powered off; half a second later the lease is old enough.
     cluster = make_cluster(cluster_3(unschedulable=True), [pet("kubia-1", "w2", "u1")])
-    cluster.get_node_lease.side_effect = [{"spec": {"renewTime": ago(age)}} for age in (3, 9, 45)]
-    # The clock: the deadline, two looks, then the force-delete's timestamp.
-    with mock.patch.object(node_fence, "monotonic", side_effect=[0.0, 0.5, 1.0, 1.5]):
+    ages = iter((3, 9))
+    cluster.get_node_lease.side_effect = lambda name: {"spec": {"renewTime": ago(next(ages, 45))}}
+    # The clock: the deadline, two looks, then the force-delete's timestamp and the detach wait's deadline.
+    with mock.patch.object(node_fence, "monotonic", side_effect=[0.0, 0.5, 1.0, 1.5, 1.5]):
         kind, result = run(cluster, name="w2", fenced_confirmed=True, silence_timeout=30)
     assert kind is ExitJson and result["changed"] is True
     assert run.sleep.call_args_list == [mock.call(node_fence.SILENCE_POLL_SECONDS)] * 2
@@ -385,7 +464,7 @@ def test_unfence_removes_taint_and_uncordons_a_ready_node():
     assert result["diff"]["before"]["w2"] == {"unschedulable": True, "out_of_service_taint": True}
     (event,) = [call.args[0] for call in cluster.create_event.call_args_list]
     assert (event["action"], event["reason"], event["type"], event["regarding"]["name"]) == ("Unfence", "NodeRecovered", "Normal", "w2")
-    assert event["note"].startswith("Unfenced node w2, which is Ready again: remove out-of-service taint and uncordon.")
+    assert event["note"].startswith("Unfenced node w2, which has been Ready for at least 11 s: remove out-of-service taint and uncordon.")
     assert result["progress"] == ["Node w2: unfenced (remove out-of-service taint and uncordon)."]
 
 

@@ -87,9 +87,14 @@ def refusing_scale_cluster():
     return fake_cluster(namespace_exists=True, get_statefulset=statefulset(), list_pods=pods, events_for=[f"Warning Probe: {LEAKY}"])
 
 
+def stored_lease(namespace, lease):
+    return dict(lease, metadata=dict(lease["metadata"], resourceVersion="1"))
+
+
 def fence_cluster():
     return fake_cluster(list_nodes=[node("cp"), node("w1"), node("w2", "Unknown")], get_node_lease={"spec": {"renewTime": "2026-11-27T11:00:00Z"}},
-                        list_pods=lambda field_selector=None, **kw: [pod(1, node_name="w2")] if field_selector == "spec.nodeName=w2" else [])
+                        list_pods=lambda field_selector=None, **kw: [pod(1, node_name="w2")] if field_selector == "spec.nodeName=w2" else [],
+                        find_lease=None, list_leases=[], create_lease=stored_lease, replace_lease=stored_lease, list_volume_attachments=[])
 
 
 def rollout_cluster(ready_one=True):
@@ -107,7 +112,10 @@ def rollout_cluster(ready_one=True):
 
 def unrecorded_fence_cluster():
     cluster = fence_cluster()
-    cluster.get_node.return_value = node("w2", "Unknown")
+    cordoned = node("w2", "Unknown")
+    # As the API server has it once cordoned and tainted: each force action reads the node live first.
+    cordoned["spec"].update(unschedulable=True, taints=[{"key": "node.kubernetes.io/out-of-service", "value": "nodeshutdown", "effect": "NoExecute"}])
+    cluster.get_node.return_value = cordoned
     cluster.create_event.side_effect = K8sError(f"Cannot create Event: {LEAKY}.", status=403)
     return cluster
 
