@@ -8,7 +8,7 @@ Note that this module util is **PRIVATE** to the collection. It can have breakin
 Do not use this from other collections or standalone plugins/modules!
 
 When such a node is fenced, its pet cannot run anywhere else with its data: node_fence still frees its identity
-(force-delete) and reports it `waits_for_node`. Only on request (`recreate_node_local: empty`) does it abandon the
+(force-delete) and reports it `waits_for_node`. Only on request (`node_local_pets: recreate_empty`) does it abandon the
 data: the claim is deleted and a fresh, empty PV is made on a live node for the claim the StatefulSet recreates.
 Pure: objects in, sentences and bodies out.
 """
@@ -50,7 +50,7 @@ def waits_for_node_note(pet, volumes, node_name):
 def abandoned_note(pet, volumes, target):
     label = f"{pet['namespace']}/{pet['name']}"
     lost = ", ".join(f"{v['pv']} ({v['path']} on node {v['node']})" for v in volumes)
-    return (f"Pod {label} starts empty on node {target} (recreate_node_local=empty): the data of PersistentVolume {lost} is abandoned;"
+    return (f"Pod {label} starts empty on node {target} (node_local_pets=recreate_empty): the data of PersistentVolume {lost} is abandoned;"
             " it stays on that node's disk, and the PV stays Released for you to recover or delete.")
 
 

@@ -540,3 +540,310 @@ def test_wait_skips_a_pet_whose_statefulset_was_scaled_down():
     assert recovery["node"] is None and "scaled to 1" in recovery["note"]
     cluster.get_statefulset.assert_called_once_with("pets", "kubia")
     assert run.sleep.call_count == 0
+
+
+# Fence levels, the fence Lease, the gates, the live reads and node-local pets.
+
+LEVELS = [{"name": "bmc", "actions": [{"command": ["ipmitool", "{node}"], "timeout": 10}]},
+          {"name": "power", "actions": [{"command": ["cut", "{node}"], "timeout": 10}, {"command": ["check", "{node}"], "timeout": 10}]}]
+
+
+def action(rc=0, stderr=""):
+    return lambda command, node, timeout: {"command": [c.replace("{node}", node) for c in command], "rc": rc, "stdout": "", "stderr": stderr,
+                                           "timed_out": False, "seconds": 0.1}
+
+
+def fence_with_levels(cluster, actions, verdicts, **params):
+    """Run a fence with LEVELS; `actions` are the results of run_action in order, `verdicts` those of verify_silence."""
+    runs = iter(actions)
+    with (
+        mock.patch.object(node_fence.fence_levels, "run_action", side_effect=lambda *args: next(runs)(*args)) as run_action,
+        mock.patch.object(node_fence.fence_levels, "verify_silence", side_effect=verdicts) as verify,
+    ):
+        kind, result = run(cluster, name="w2", levels=LEVELS, **params)
+    return kind, result, run_action, verify
+
+
+def test_levels_escalate_until_one_succeeds_and_then_the_node_is_fenced():
+    cluster = make_cluster(cluster_3(), [pet("kubia-1", "w2", "u1")])
+    kind, result, run_action, verify = fence_with_levels(
+        cluster, [action(3, "no answer from the BMC"), action(), action()], [(True, "Node w2 has been silent for 30.0 s.")])
+    assert kind is ExitJson and result["changed"] is True
+    entry = result["nodes"][0]
+    assert [call.args[0] for call in run_action.call_args_list] == [["ipmitool", "{node}"], ["cut", "{node}"], ["check", "{node}"]]
+    assert [(lv["level"], lv["name"], lv["succeeded"]) for lv in entry["levels"]] == [(1, "bmc", False), (2, "power", True)]
+    assert entry["levels"][0]["detail"] == "'ipmitool w2' exited with rc 3: no answer from the BMC"
+    assert entry["levels"][1]["verification"] == "Node w2 has been silent for 30.0 s."
+    assert entry["actions"] == ["cordon", "fence level 2 (power)", "taint out-of-service", "force-delete pets/kubia-1"]
+    assert verify.call_count == 1  # level 1 failed in its action, so its silence was never checked
+    cluster.force_delete_pod.assert_called_once_with("pets", "kubia-1", "u1")
+    fences = [c.args[0] for c in cluster.create_event.call_args_list if c.args[0]["action"] == "Fence"]
+    assert [(e["reason"], e["type"]) for e in fences] == [("FenceLevelFailed", "Warning"), ("NodeFenced", "Warning")]
+
+
+def test_a_level_whose_node_speaks_again_fails_and_the_next_one_runs():
+    cluster = make_cluster(cluster_3(), [pet("kubia-1", "w2", "u1")])
+    kind, result, _run_action, verify = fence_with_levels(
+        cluster, [action(), action(), action()], [(False, "Node w2 spoke 2.0 s after the fence actions ended."), (True, "silent")])
+    assert kind is ExitJson
+    assert [lv["succeeded"] for lv in result["nodes"][0]["levels"]] == [False, True]
+    assert result["nodes"][0]["levels"][0]["detail"] == "Node w2 spoke 2.0 s after the fence actions ended."
+    assert verify.call_count == 2
+
+
+def test_when_every_level_fails_the_node_stays_cordoned_and_no_pod_is_touched():
+    cluster = make_cluster(cluster_3(), [pet("kubia-1", "w2", "u1")])
+    kind, result, run_action, _verify = fence_with_levels(cluster, [action(3, "no answer"), action(1, "outlet stuck")], [])
+    assert kind is FailJson
+    assert result["msg"] == ("Every fence level failed for node w2 (level 1 (bmc): 'ipmitool w2' exited with rc 3: no answer;"
+                             " level 2 (power): 'cut w2' exited with rc 1: outlet stuck). Node w2 stays cordoned and its pods were not"
+                             " touched; fix the fence actions, or make sure the node is down and run again with fenced_confirmed.")
+    assert run_action.call_count == 2  # level 2 stopped at its first failed action
+    (cordon,) = cluster.patch_node.call_args_list
+    assert cordon.args[1]["spec"] == {"unschedulable": True}
+    cluster.force_delete_pod.assert_not_called()
+    assert result["nodes"][0]["actions"] == ["cordon"]
+    # The Lease was released although the run failed.
+    assert "holderIdentity" not in cluster.lease_store.items["stateful-pets-fence-w2"]["spec"]
+
+
+def test_check_mode_with_levels_plans_them_runs_nothing_and_writes_not_even_a_lease():
+    cluster = make_cluster(cluster_3(), [pet("kubia-1", "w2", "u1")])
+    with mock.patch.object(node_fence.fence_levels, "run_action") as run_action:
+        kind, result = run(cluster, name="w2", levels=LEVELS, _ansible_check_mode=True)
+    assert kind is ExitJson and result["changed"] is True
+    run_action.assert_not_called()
+    assert_no_write(cluster)
+    entry = result["nodes"][0]
+    assert entry["actions"] == ["cordon", "run fence level 1 (bmc): ipmitool w2", "run fence level 2 (power): cut w2; check w2",
+                                "taint out-of-service", "force-delete pets/kubia-1"]
+    assert [g["guard"] for g in entry["guards"]] == ["not_ready", "unreachable_for", "lease_stale", "max_unreachable_fraction", "excluded",
+                                                     "paused", "control_plane", "cooldown", "fence_lease", "no_other_fence"]
+    assert "Node w2: take its fence Lease default/stateful-pets-fence-w2 (check mode: not done)." in result["progress"]
+
+
+def held_lease(node_name, holder="other-run", renewed=3, last_fence=None):
+    annotations = {"stateful.pets/node": node_name}
+    if last_fence is not None:
+        annotations["stateful.pets/last-fence"] = ago(last_fence)
+    spec = {"leaseDurationSeconds": 120}
+    if holder:
+        spec.update(holderIdentity=holder, renewTime=ago(renewed), acquireTime=ago(renewed + 20))
+    return {"metadata": {"name": f"stateful-pets-fence-{node_name}", "labels": {"stateful.pets/fence-lease": "true"}, "annotations": annotations},
+            "spec": spec}
+
+
+def test_a_node_whose_lease_another_run_holds_is_reported_and_left_alone():
+    cluster = make_cluster(cluster_3(), [pet("kubia-1", "w2", "u1")], fence_leases=[held_lease("w2")])
+    with mock.patch.object(node_fence, "_now", return_value=NOW):
+        kind, result = run(cluster, name="w2", fenced_confirmed=True)
+    assert kind is ExitJson and result["changed"] is False
+    assert_no_write(cluster)
+    entry = result["nodes"][0]
+    assert entry["selected"] is False
+    assert entry["lease"]["holder"] == "other-run" and entry["lease"]["held_seconds"] == 23
+    assert ("Another run is fencing node w2: its fence Lease is held by other-run, which took it 23 s ago and renewed it 3 s ago;"
+            " nothing is done.") in result["progress"][-1]
+
+
+def test_a_run_that_loses_the_race_for_the_lease_reports_the_winner_and_changes_nothing():
+    cluster = make_cluster(cluster_3(), [pet("kubia-1", "w2", "u1")])
+    store = cluster.lease_store
+
+    def winner_first(namespace, lease):
+        store.create(namespace, dict(held_lease("w2", holder="winner", renewed=0), metadata=dict(lease["metadata"])))
+        return store.create(namespace, lease)
+
+    cluster.create_lease.side_effect = winner_first
+    kind, result = run(cluster, name="w2", fenced_confirmed=True)
+    assert kind is ExitJson and result["changed"] is False
+    cluster.patch_node.assert_not_called()
+    cluster.force_delete_pod.assert_not_called()
+    entry = result["nodes"][0]
+    assert entry["lease"]["holder"] == "winner"
+    assert entry["guards"][-1] == {"guard": "fence_lease", "passed": False, "detail": entry["refusal"]}
+
+
+def test_a_stale_lease_is_taken_over_and_the_result_says_so():
+    cluster = make_cluster(cluster_3(), [pet("kubia-1", "w2", "u1")], fence_leases=[held_lease("w2", holder="dead-run", renewed=300)])
+    kind, result = run(cluster, name="w2", fenced_confirmed=True)
+    assert kind is ExitJson and result["changed"] is True
+    assert result["nodes"][0]["lease"]["taken_over_from"] == "dead-run"
+    assert any("took over the stale fence Lease from dead-run" in line for line in result["progress"])
+    cluster.force_delete_pod.assert_called_once()
+
+
+def test_the_lease_records_the_last_fence_and_is_released_at_the_end():
+    cluster = make_cluster(cluster_3(), [pet("kubia-1", "w2", "u1")])
+    kind, result = run(cluster, name="w2", fenced_confirmed=True)
+    assert kind is ExitJson
+    stored = cluster.lease_store.items["stateful-pets-fence-w2"]
+    assert "holderIdentity" not in stored["spec"]
+    assert stored["metadata"]["annotations"]["stateful.pets/last-fence"].startswith("2026-")
+    assert result["progress"][-1] == "Node w2: released its fence Lease."
+
+
+@pytest.mark.parametrize("leases, node_labels, node_annotations, params, failed_gate, words", [
+    ([], {"stateful.pets/exclude-from-fencing": "yes"}, {}, {}, "excluded", "carries the label stateful.pets/exclude-from-fencing"),
+    ([], {}, {"stateful.pets/fencing-paused-until": "2026-11-27T13:00:00Z"}, {}, "paused", "paused until 2026-11-27T13:00:00Z"),
+    ([], {"node-role.kubernetes.io/control-plane": ""}, {}, {}, "control_plane", "unless allow_control_plane is set"),
+    (["w1-fenced"], {}, {}, {"cooldown": 600}, "cooldown", "Node w1 was fenced 100 s ago, less than the cooldown of 600 s"),
+])
+def test_a_failed_gate_refuses_a_named_node_before_any_write(leases, node_labels, node_annotations, params, failed_gate, words):
+    nodes = cluster_3()
+    nodes[2]["metadata"]["labels"] = node_labels
+    nodes[2]["metadata"]["annotations"] = node_annotations
+    fence_leases = [held_lease("w1", holder=None, last_fence=100)] if leases else []
+    cluster = make_cluster(nodes, [pet("kubia-1", "w2", "u1")], fence_leases=fence_leases)
+    kind, result = run(cluster, name="w2", fenced_confirmed=True, **params)
+    assert kind is FailJson and result["msg"].startswith("Refusing to fence node w2: ") and words in result["msg"]
+    assert [g["guard"] for g in result["nodes"][0]["guards"] if not g["passed"]] == [failed_gate]
+    assert_no_write(cluster)
+
+
+def test_another_run_fencing_another_node_holds_this_one_back_without_failing():
+    cluster = make_cluster(cluster_3(), [pet("kubia-1", "w2", "u1")], fence_leases=[held_lease("w1", holder="other-run")])
+    kind, result = run(cluster, fenced_confirmed=True)
+    assert kind is ExitJson and result["changed"] is False
+    assert_no_write(cluster)
+    assert "Another run is fencing node w1" in result["nodes"][0]["refusal"]
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"lease": 1}, "Stopped before adding the taint node.kubernetes.io/out-of-service: node w2 spoke again at"),
+    ({"uncordon": True}, "node w2 was uncordoned meanwhile"),
+])
+def test_the_node_is_read_live_before_the_taint(change, words):
+    cluster = make_cluster(cluster_3(), [pet("kubia-1", "w2", "u1")])
+    live = cluster.live_nodes["w2"]
+    if "lease" in change:
+        reads = iter([120])
+        cluster.get_node_lease.side_effect = lambda name: {"spec": {"renewTime": ago(next(reads, change["lease"]))}}
+    original = cluster.patch_node.side_effect
+
+    def cordon_then_change(name, body):
+        done = original(name, body)
+        if change.get("uncordon"):
+            live["spec"]["unschedulable"] = False
+        return done
+
+    cluster.patch_node.side_effect = cordon_then_change
+    kind, result = run(cluster, name="w2", fenced_confirmed=True)
+    assert kind is FailJson and words in result["msg"]
+    assert len(cluster.patch_node.call_args_list) == 1  # the cordon; no taint
+    cluster.force_delete_pod.assert_not_called()
+
+
+def test_the_node_is_read_live_before_each_force_delete():
+    cluster = make_cluster(cluster_3(), [pet("kubia-0", "w2", "u0"), pet("kubia-1", "w2", "u1")])
+    live = cluster.live_nodes["w2"]
+
+    def someone_untaints_after_the_first_delete(namespace, name, uid):
+        live["spec"]["taints"] = []
+
+    cluster.force_delete_pod.side_effect = someone_untaints_after_the_first_delete
+    kind, result = run(cluster, name="w2", fenced_confirmed=True)
+    assert kind is FailJson
+    assert result["msg"].startswith("Stopped before force-deleting pod pets/kubia-1: the taint node.kubernetes.io/out-of-service was removed")
+    cluster.force_delete_pod.assert_called_once_with("pets", "kubia-0", "u0")
+
+
+def pinned_cluster(pods, node_name="w2"):
+    cluster = make_cluster(cluster_3(), pods)
+    cluster.find_pvc.side_effect = lambda namespace, claim: {"spec": {"volumeName": f"pv-{claim}"}}
+    cluster.find_pv.side_effect = lambda name: {
+        "metadata": {"name": name, "labels": {"stateful.pets/namespace": "pets"}},
+        "spec": {"claimRef": {"namespace": "pets", "name": name[3:]}, "hostPath": {"path": f"/var/lib/stateful-pets/pets/{name}"},
+                 "nodeAffinity": {"required": {"nodeSelectorTerms": [
+                     {"matchFields": [{"key": "metadata.name", "operator": "In", "values": [node_name]}]}]}}}}
+    return cluster
+
+
+def test_a_node_local_pet_is_freed_and_reported_waits_for_node_and_the_wait_does_not_fail():
+    cluster = pinned_cluster([pet("kubia-1", "w2", "u1")])
+    kind, result = run(cluster, name="w2", fenced_confirmed=True, wait=True)
+    assert kind is ExitJson and result["changed"] is True
+    cluster.force_delete_pod.assert_called_once_with("pets", "kubia-1", "u1")
+    cluster.find_pod.assert_not_called()
+    (deleted,) = result["nodes"][0]["pods_deleted"]
+    assert deleted["pet_state"] == "waits_for_node"
+    assert deleted["node_local_volumes"] == [{"claim": "data-kubia-1", "pv": "pv-data-kubia-1", "node": "w2", "pet": "pets/kubia-1",
+                                              "path": "/var/lib/stateful-pets/pets/pv-data-kubia-1"}]
+    (recovery,) = result["nodes"][0]["recovery"]
+    assert recovery["state"] == "waits_for_node" and recovery["ready"] is False
+    assert recovery["note"].startswith("Pod pets/kubia-1 waits for node w2: its data lives only on that node")
+    assert recovery["note"] in result["progress"]
+    cluster.delete_pvc.assert_not_called()
+    cluster.create_pv.assert_not_called()
+
+
+def test_a_pet_on_a_volume_other_nodes_can_mount_is_waited_for_as_before():
+    cluster = pinned_cluster([pet("kubia-1", "w2", "u1")], node_name="w1")
+    cluster.find_pod.return_value = pet("kubia-1", "w1", "u2")
+    kind, result = run(cluster, name="w2", fenced_confirmed=True, wait=True)
+    assert kind is ExitJson
+    assert "pet_state" not in result["nodes"][0]["pods_deleted"][0]
+    assert result["nodes"][0]["recovery"][0]["state"] == "recovered"
+
+
+def test_recreate_empty_deletes_the_claim_and_makes_a_fresh_pv_on_a_live_node():
+    cluster = pinned_cluster([pet("kubia-1", "w2", "u1")])
+    cluster.live_nodes["cp"]["metadata"]["labels"] = {"node-role.kubernetes.io/control-plane": ""}
+    nodes = cluster.list_nodes.return_value
+    nodes[0]["metadata"]["labels"] = {"node-role.kubernetes.io/control-plane": ""}
+    cluster.list_pods.side_effect = lambda namespace=None, field_selector=None, **kw: (
+        [pet("kubia-1", "w2", "u1")] if field_selector == "spec.nodeName=w2" else [pet("kubia-0", "w1", "u0")] if namespace == "pets" else [])
+    cluster.find_pod.return_value = pet("kubia-1", "w1", "u2")
+    kind, result = run(cluster, name="w2", fenced_confirmed=True, wait=True, node_local_pets="recreate_empty")
+    assert kind is ExitJson, result
+    order = [c[0] for c in cluster.mock_calls if c[0] in ("delete_pvc", "force_delete_pod", "create_pv")]
+    assert order == ["delete_pvc", "force_delete_pod", "create_pv"]
+    cluster.delete_pvc.assert_called_once_with("pets", "data-kubia-1")
+    fresh = cluster.create_pv.call_args.args[0]
+    assert fresh["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"][0]["matchExpressions"][0]["values"] == ["w1"]
+    (abandoned,) = result["nodes"][0]["abandoned_volumes"]
+    assert (abandoned["pv"], abandoned["node"], abandoned["new_node"], abandoned["new_pv"]) == (
+        "pv-data-kubia-1", "w2", "w1", fresh["metadata"]["name"])
+    deleted = result["nodes"][0]["pods_deleted"][0]
+    assert deleted["pet_state"] == "recreated_empty"
+    assert "the data of PersistentVolume pv-data-kubia-1 (/var/lib/stateful-pets/pets/pv-data-kubia-1 on node w2) is abandoned" in deleted["note"]
+    assert result["nodes"][0]["recovery"][0]["state"] == "recovered"
+
+
+def test_volume_attachments_left_on_the_node_are_reported():
+    cluster = make_cluster(cluster_3(), [pet("kubia-1", "w2", "u1")])
+    cluster.list_volume_attachments.return_value = [{"metadata": {"name": "csi-123"}, "spec": {"nodeName": "w2"}},
+                                                    {"metadata": {"name": "csi-456"}, "spec": {"nodeName": "w1"}}]
+    with mock.patch.object(node_fence, "monotonic", side_effect=[0.0, 0.0, 0.0, 3.0]):
+        kind, result = run(cluster, name="w2", fenced_confirmed=True, detach_timeout=2)
+    assert kind is ExitJson
+    assert result["nodes"][0]["volume_attachments_left"] == ["csi-123"]
+    assert "Node w2: 1 VolumeAttachment(s) still name it after 2 s: csi-123; their volumes may still be attached there." in result["progress"]
+
+
+def test_unfence_waits_out_the_settle_time_and_releases_a_left_over_lease():
+    ready = node("w2", "True", since=4, unschedulable=True, taints=[dict(fencing.OUT_OF_SERVICE_TAINT)])
+    cluster = make_cluster([node("cp"), ready], fence_leases=[held_lease("w2", holder="dead-run", renewed=500)])
+    kind, result = run(cluster, state="absent", name="w2")
+    assert kind is ExitJson and result["changed"] is True
+    assert run.sleep.call_args_list == [mock.call(7.0)]
+    assert result["nodes"][0]["actions"] == ["remove out-of-service taint", "uncordon", "release fence lease"]
+    assert "holderIdentity" not in cluster.lease_store.items["stateful-pets-fence-w2"]["spec"]
+
+
+def test_unfence_of_a_node_that_flapped_while_settling_is_refused():
+    ready = node("w2", "True", since=4, unschedulable=True)
+    cluster = make_cluster([node("cp"), ready])
+    flapped = node("w2", "True", since=1, unschedulable=True)
+    cluster.get_node.side_effect = lambda name: flapped
+    kind, result = run(cluster, state="absent", name="w2")
+    assert kind is FailJson and "did not stay Ready for settle_time (11 s)" in result["msg"]
+    cluster.patch_node.assert_not_called()
+
+
+def test_unfence_leaves_a_node_whose_fence_is_in_progress():
+    cluster = make_cluster([node("cp"), node("w2", "True", unschedulable=True)], fence_leases=[held_lease("w2", holder="other-run")])
+    kind, result = run(cluster, state="absent", name="w2")
+    assert kind is ExitJson and result["changed"] is False
+    assert_no_write(cluster)
+    assert result["progress"][0].startswith("Node w2: not unfenced: Another run is fencing node w2")
