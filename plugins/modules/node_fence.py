@@ -263,7 +263,7 @@ EXAMPLES = r"""
             timeout: 30
       - name: pdu
         actions:
-          - command: [/usr/local/bin/pdu-outlet, off, "{node}"]
+          - command: [/usr/local/bin/pdu-outlet, "off", "{node}"]
             timeout: 30
     wait: true
 
@@ -370,7 +370,8 @@ nodes:
     levels:
       description:
         - With O(levels), each level tried, in order, with C(level), C(name), C(actions) (C(command), C(rc), C(stdout),
-          C(stderr), C(seconds), C(timed_out)), C(verification), C(succeeded) and C(detail) (why it failed).
+          C(stderr), C(seconds), C(timed_out)), C(verification) and the seconds it took (C(verification_seconds)),
+          C(succeeded) and C(detail) (why it failed).
       type: list
       elements: dict
     volume_attachments_left:
@@ -641,6 +642,9 @@ class NodeFencer:
             after["unschedulable"] = True
             why = " ".join(guard["detail"] for guard in assessment["guards"] if guard["passed"])
             self._done(f"Node {name}: cordoned.", node, "NodeUnreachable", "Cordon", f"Cordoned node {name} to fence it. {why}"[:900])
+        work_left = bool(delete) or (self.params["out_of_service_taint"] and not state["out_of_service_taint"])
+        if not work_left:
+            return  # fenced already: no fence action runs again
         confirmed = self.params["fenced_confirmed"]
         if self.params["levels"]:
             confirmed = self._run_levels(node, assessment)
@@ -714,8 +718,9 @@ class NodeFencer:
             if failure:
                 entry["detail"] = failure
                 return entry
+        started = monotonic()
         silent, detail = fence_levels.verify_silence(self.cluster, name, _now(), self.params["settle_time"], _now)
-        entry.update(succeeded=silent, verification=detail, detail=None if silent else detail)
+        entry.update(succeeded=silent, verification=detail, verification_seconds=round(monotonic() - started, 2), detail=None if silent else detail)
         if silent:
             self.accepted_sign[name] = fence_levels.last_sign_of_life(self.cluster.get_node(name), self.cluster.get_node_lease(name))
         return entry

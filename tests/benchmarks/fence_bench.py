@@ -3,17 +3,19 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Benchmark a lost worker: how long until its pet is Ready elsewhere, with Kubernetes alone and with the fencing handler.
 
-    .venv/bin/python tests/benchmarks/fence_bench.py [--kubeconfig .kube/pets.kubeconfig] [--observe 600] [--write]
+    .venv/bin/python tests/benchmarks/fence_bench.py [--kubeconfig .kube/pets.kubeconfig] [--observe 600 | --skip-alone] [--write]
 
 Deploys two pets (stateful.pets.deploy, hostPath volumes shared by every kind node), then freezes the worker that runs
 kubia-1 with `docker pause`. The clock starts at the pause; a poll every --poll seconds watches the node and the pet.
 (a) Kubernetes alone: nothing else happens for --observe seconds; the script reports what it saw.
 (b) With the handler, once per fence action in --fence-actions: the worker is paused again and, once the node has been
-    Ready=Unknown for --unreachable-for seconds, the stateful.pets.fence playbook runs with that fence action.
+    Ready=Unknown for --unreachable-for seconds, the stateful.pets.fence playbook runs with that fence action (a one-level
+    fencing_fence_command, verified by the node's silence for the default settle time).
     `power-off` (tests/cluster/power-off.sh) kills every process of the frozen node before thawing it, like a BMC
     power-off; `kill` and `stop` are `docker kill` and `docker stop`, which thaw the node first, so its kubelet can
     report once more before it dies. The time to the pet Ready elsewhere is split into detection, fence, and
-    recreate plus Ready.
+    recreate plus Ready, and the fence into the handler's module run, its fence action and its silence check.
+--skip-alone keeps the (a) part of docs/benchmarks.md as it was measured (it watches for 10 minutes) and reruns only (b).
 Every node is unpaused or started and unfenced at the end, even on failure; the namespace and its volumes are deleted.
 With --write the figures replace the fencing section of docs/benchmarks.md.
 """
@@ -47,14 +49,15 @@ FENCE_ACTIONS = {
     "kill": ["docker", "kill", "{node}"],
     "stop": ["docker", "stop", "{node}"],
 }
-HANDLER_STEPS = (("cordon", "Cordon the nodes to fence"), ("fence action", "Run the fence action"),
-                 ("confirmed fence, including its wait for silence", "Fence the confirmed nodes"))
+HANDLER_TASK = "Fence the nodes and wait for their pets"
+A_START, A_END = "**(a) Kubernetes alone**", "**(b) With the handler**"
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--kubeconfig", default=os.environ.get("KUBECONFIG") or str(ROOT / ".kube" / "pets.kubeconfig"))
     parser.add_argument("--observe", type=int, default=600, help="seconds to watch Kubernetes alone in (a) (default 600)")
+    parser.add_argument("--skip-alone", action="store_true", help="do not rerun (a); keep its figures from docs/benchmarks.md")
     parser.add_argument("--unreachable-for", type=int, default=10, help="fencing_unreachable_for of the handler run (default 10)")
     parser.add_argument("--fence-actions", default="power-off,kill,stop",
                         help=f"fence actions for (b), comma-separated, from {', '.join(FENCE_ACTIONS)} (default power-off,kill,stop)")
@@ -251,20 +254,21 @@ class Background:
 
 
 def handler_steps(output):
-    """Seconds spent in each step of the handler, from the json callback's task durations."""
+    """The handler's node_fence run: its seconds, and of those the fence action's and the silence check's (json callback)."""
     try:
         tasks = [t for play in json.loads(output)["plays"] for t in play["tasks"]]
     except (ValueError, KeyError):
         return {}
-    found = {}
-    for label, name in HANDLER_STEPS:
-        for task in tasks:
-            duration = task["task"].get("duration", {})
-            if name in task["task"]["name"] and "end" in duration:
-                seconds = stamp(duration["end"]) - stamp(duration["start"])
-                attempts = max((r.get("attempts", 1) for r in task["hosts"]["localhost"].get("results", [])), default=1)
-                found[label] = (seconds, attempts)
-    return found
+    for task in tasks:
+        duration = task["task"].get("duration", {})
+        results = task["hosts"].get("localhost", {}).get("results") or []
+        if HANDLER_TASK in task["task"]["name"] and "end" in duration and results:
+            levels = [level for node in results[0].get("nodes") or [] for level in node.get("levels") or []]
+            return {"module": stamp(duration["end"]) - stamp(duration["start"]),
+                    "action": sum(a["seconds"] for level in levels for a in level["actions"]),
+                    "silence": sum(level.get("verification_seconds") or 0 for level in levels),
+                    "levels": len(levels)}
+    return {}
 
 
 def stamp(text):
@@ -290,24 +294,21 @@ def render(bench, alone, handled, grace, started, nodes):
     grace_s = int(re.sub(r"s$", "", grace)) if grace and re.fullmatch(r"\d+s", grace) else None
     lines = [START, "## Losing a worker: Kubernetes alone vs the fencing handler", "",
              f"Measured by `tests/benchmarks/fence_bench.py` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(started))}, on the local kind "
-             f"cluster ({nodes} nodes, kube-controller-manager `--node-monitor-grace-period` {grace_text}), all in one run. Two pets "
-             f"(`stateful.pets.deploy`, hostPath volumes under `{HOSTPATH}`, which every node mounts). The worker that runs `{PET}` is frozen "
-             f"with `docker pause`; the clock starts at the pause and a poll every {bench.args.poll} s watches the node and the pet.",
+             f"cluster ({nodes} nodes, kube-controller-manager `--node-monitor-grace-period` {grace_text}), "
+             + ("(b) in one run; (a) kept from an earlier run (`--skip-alone`). " if alone is None else "all in one run. ")
+             + f"Two pets (`stateful.pets.deploy`, hostPath volumes under `{HOSTPATH}`, which every node mounts). The worker that runs `{PET}` is "
+             f"frozen with `docker pause`; the clock starts at the pause and a poll every {bench.args.poll} s watches the node and the pet.",
              f"Host: {os.cpu_count()} CPUs, 1-minute load average {bench.load[0]:.1f} at the start and {os.getloadavg()[0]:.1f} at the end "
-             "(the host is shared, so expect noise).", "",
-             f"**(a) Kubernetes alone**, node {alone['node']} paused and watched for {bench.args.observe} s"
-             + (" (shorter than the 600 s the issue asks for)" if bench.args.observe < 600 else "") + f": {verdict_alone(alone)}.", "",
-             "| Event (a) | Seconds after the pause |", "|---|---|"]
-    for event in ("node Ready=Unknown", f"old {PET} Ready=False", f"old {PET} Terminating", f"old {PET} deleted",
-                  f"new {PET} created", f"new {PET} Ready on another node"):
-        lines.append(f"| {event} | {seconds(alone['timeline'].seen.get(event))} |")
-    lines += ["", f"**(b) With the handler**: the worker that runs `{PET}` paused; once it had been Ready=Unknown for "
+             "(the host is shared, so expect noise).", ""]
+    lines += alone_lines(bench, alone)
+    lines += [f"{A_END}: the worker that runs `{PET}` paused; once it had been Ready=Unknown for "
               f"{bench.args.unreachable_for} s (`fencing_unreachable_for`) the script ran `ansible-playbook stateful.pets.fence` with the "
-              "fence action in the column's heading (`fencing_wait: false`: the script itself watches for the pet). "
-              "`tests/cluster/power-off.sh` cuts the power: every process of the frozen node gets SIGKILL before it is thawed, as a BMC "
-              "power-off would, so the node never reports again. `docker kill` and `docker stop` (SIGTERM, then SIGKILL after 10 s) both "
-              "thaw the frozen node first, and its kubelet can then renew its Lease or even report Ready once more; the handler's confirmed "
-              "fence waits until the node is silent again (Ready not True, Ready condition and Lease `unreachable_for` old).", ""]
+              "fence action in the column's heading as `fencing_fence_command` (one fence level; `fencing_wait: false`: the script itself "
+              "watches for the pet). The handler runs `node_fence` once: gates, fence Lease, cordon, the fence action, then the check that "
+              "the node stays silent (no Lease renewal, no Ready=True) for the default `settle_time`, counted from its last sign of life, "
+              "then the taint and the force-delete. `tests/cluster/power-off.sh` cuts the power: every process of the frozen node gets "
+              "SIGKILL before it is thawed, as a BMC power-off would, so the node never reports again. `docker kill` and `docker stop` "
+              "(SIGTERM, then SIGKILL after 10 s) both thaw the frozen node first, and its kubelet can renew its Lease once more.", ""]
     lines += handled_table(handled)
     for run in handled:
         if grace_s is not None and run["timeline"].seen.get(f"new {PET} Ready on another node") is not None:
@@ -320,6 +321,27 @@ def render(bench, alone, handled, grace, started, nodes):
             lines.append(f"- `{action_text(run['action'])}`: the fence playbook failed: `{' '.join(run['error'].split())[-600:]}`")
     lines += ["", END]
     return "\n".join(lines)
+
+
+def alone_lines(bench, alone):
+    """The (a) part: measured now, or with --skip-alone the one docs/benchmarks.md already has."""
+    if alone is None:
+        text = (ROOT / "docs" / "benchmarks.md").read_text()
+        if A_START not in text or A_END not in text:
+            raise RuntimeError("--skip-alone needs an (a) part in docs/benchmarks.md; run once without it.")
+        kept = text[text.index(A_START):text.index(A_END)].rstrip("\n").split("\n")
+        if "(measured on" not in kept[0]:
+            measured = re.search(r"fence_bench.py` on (\d{4}-\d\d-\d\d \d\d:\d\d UTC)", text[text.index(START):])
+            kept[0] = kept[0].replace(A_START, f"{A_START} (measured on {measured.group(1) if measured else 'an earlier date'})", 1)
+        return kept + [""]
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    lines = [f"{A_START} (measured on {when}), node {alone['node']} paused and watched for {bench.args.observe} s"
+             + (" (shorter than the 600 s the issue asks for)" if bench.args.observe < 600 else "") + f": {verdict_alone(alone)}.", "",
+             "| Event (a) | Seconds after the pause |", "|---|---|"]
+    for event in ("node Ready=Unknown", f"old {PET} Ready=False", f"old {PET} Terminating", f"old {PET} deleted",
+                  f"new {PET} created", f"new {PET} Ready on another node"):
+        lines.append(f"| {event} | {seconds(alone['timeline'].seen.get(event))} |")
+    return lines + [""]
 
 
 def action_text(action):
@@ -336,9 +358,12 @@ def handled_table(handled):
                 "detection: pause -> node Ready=Unknown (node-monitor grace)": seconds(unknown),
                 "detection: Unknown for `unreachable_for`, playbook started": seconds(None if begun is None or unknown is None else begun - unknown),
                 f"fence: playbook started -> old `{PET}` force-deleted": seconds(None if begun is None or deleted is None else deleted - begun)}
-        for label, _name in HANDLER_STEPS:
-            spent, attempts = run["steps"].get(label, (None, 1))
-            rows[f"... of which the handler's {label}"] = seconds(spent) + (f" ({attempts} attempts)" if attempts > 1 else "")
+        steps = run["steps"]
+        rows["... of which the handler's node_fence run"] = seconds(steps.get("module"))
+        rows["... ... of which the fence action"] = seconds(steps.get("action"))
+        rows["... ... of which the silence check (settle time)"] = seconds(steps.get("silence"))
+        rows["... ... the rest: gates, Lease, cordon, taint, force-delete, detach"] = seconds(
+            None if not steps else steps["module"] - steps["action"] - steps["silence"])
         rows[f"recreate + Ready: old `{PET}` deleted -> new `{PET}` Ready on another node"] = (
             seconds(None if back is None or deleted is None else back - deleted))
         rows[f"**total: pause -> `{PET}` Ready on another node**"] = f"**{seconds(back)}**"
@@ -356,7 +381,7 @@ def main():
     started = time.time()
     try:
         bench.deploy()
-        alone = bench.alone()
+        alone = None if args.skip_alone else bench.alone()
         handled = [bench.with_handler(action) for action in args.fence_actions.split(",")]
         grace, nodes = bench.grace_period(), len(bench.core.list_node().items)
     finally:

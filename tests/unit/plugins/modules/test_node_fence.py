@@ -847,3 +847,12 @@ def test_unfence_leaves_a_node_whose_fence_is_in_progress():
     assert kind is ExitJson and result["changed"] is False
     assert_no_write(cluster)
     assert result["progress"][0].startswith("Node w2: not unfenced: Another run is fencing node w2")
+
+
+def test_a_fenced_node_is_not_fenced_again_and_no_fence_action_runs():
+    cluster = make_cluster(cluster_3(unschedulable=True, taints=[dict(fencing.OUT_OF_SERVICE_TAINT)]), [daemon_pod("w2")])
+    with mock.patch.object(node_fence.fence_levels, "run_action") as run_action:
+        kind, result = run(cluster, name="w2", levels=LEVELS)
+    assert kind is ExitJson and result["changed"] is False
+    run_action.assert_not_called()
+    assert_no_write(cluster)
