@@ -30,7 +30,7 @@ description:
     C(kube-node-lease), where the kubelets keep their own Leases named after the nodes), held by RV(lease_holder) for
     O(lease_duration) seconds and renewed while the run works. A run that finds it held by another run reports the holder and
     how long it has held it, and does nothing (no failure). The run releases it at the end; if the run dies it expires. A
-    Lease held past its duration is stale and is taken over, and RV(nodes[].lease.taken_over_from) says from whom. The Lease
+    Lease held past its duration is stale and is taken over, and C(taken_over_from) in RV(nodes[].lease) says from whom. The Lease
     keeps the time of the node's last confirmed fence, which the cooldown gate reads."
   - "Right before the taint and before each force-delete the module reads the node again, live: if it spoke since it was
     confirmed down (a Lease renewal or Ready=True), was uncordoned, or lost the out-of-service taint, the module stops there."
@@ -974,7 +974,8 @@ class NodeFencer:
         if view["holder"]:
             entry["actions"].append("release fence lease")
             self._write(self.leases.release_stale, name)
-            self.reporter.progress(f"Node {name}: released its fence Lease, held by {view['holder']}" + (" (check mode: not done)." if self.check_mode else "."))
+            done = " (check mode: not done)." if self.check_mode else "."
+            self.reporter.progress(f"Node {name}: released its fence Lease, held by {view['holder']}{done}")
 
     def _await_ready(self, node):
         if not self.params["wait"] or self.check_mode:

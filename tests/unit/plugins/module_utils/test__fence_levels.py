@@ -51,7 +51,8 @@ def test_plan_names_each_level_and_fills_in_the_node():
 
 @pytest.mark.parametrize("command, rc, timed_out, failure", [
     (["sh", "-c", "echo off $0", "{node}"], 0, False, None),
-    (["sh", "-c", "echo no answer from $0 >&2; exit 3", "{node}"], 3, False, "'sh -c echo no answer from $0 >&2; exit 3 w2' exited with rc 3: no answer from w2"),
+    (["sh", "-c", "echo no answer from $0 >&2; exit 3", "{node}"], 3, False,
+     "'sh -c echo no answer from $0 >&2; exit 3 w2' exited with rc 3: no answer from w2"),
     (["sleep", "5"], None, True, "'sleep 5' did not finish within its timeout and was killed."),
     (["/nonexistent/fence-agent", "{node}"], 127, False, "'/nonexistent/fence-agent w2' exited with rc 127"),
 ])

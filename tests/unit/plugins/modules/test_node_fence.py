@@ -556,8 +556,12 @@ def action(rc=0, stderr=""):
 def fence_with_levels(cluster, actions, verdicts, **params):
     """Run a fence with LEVELS; `actions` are the results of run_action in order, `verdicts` those of verify_silence."""
     runs = iter(actions)
+
+    def next_action(*args):
+        return next(runs)(*args)
+
     with (
-        mock.patch.object(node_fence.fence_levels, "run_action", side_effect=lambda *args: next(runs)(*args)) as run_action,
+        mock.patch.object(node_fence.fence_levels, "run_action", side_effect=next_action) as run_action,
         mock.patch.object(node_fence.fence_levels, "verify_silence", side_effect=verdicts) as verify,
     ):
         kind, result = run(cluster, name="w2", levels=LEVELS, **params)
