@@ -972,8 +972,12 @@ class NodeFencer:
             self._done(f"Node {name}: unfenced ({done}).", node, "NodeRecovered", "Unfence",
                        f"Unfenced node {name}, which has been Ready for at least {self.params['settle_time']} s: {done}.", event_type="Normal")
         if view["holder"]:
+            try:
+                self._write(self.leases.release_stale, name)
+            except LeaseBusy as busy:  # another run took it between our read and our write: leave it to that run
+                self.reporter.warn(f"Node {name}: its fence Lease was taken meanwhile by {busy.view['holder']}; it is left to that run.")
+                return
             entry["actions"].append("release fence lease")
-            self._write(self.leases.release_stale, name)
             done = " (check mode: not done)." if self.check_mode else "."
             self.reporter.progress(f"Node {name}: released its fence Lease, held by {view['holder']}{done}")
 
