@@ -49,8 +49,10 @@ def same_python(interpreter, controller_python):
         return False
 
     def environment(path):
+        # The environment is the directory above bin/ where the interpreter's name lives, found through any symlinked
+        # directory (a worktree's .venv that links to a shared one is that same environment).
         path = os.path.abspath(os.path.expanduser(path))
-        root = os.path.dirname(os.path.dirname(path))
+        root = os.path.realpath(os.path.dirname(os.path.dirname(path)))
         return os.path.realpath(path), root if os.path.exists(os.path.join(root, "pyvenv.cfg")) else None
 
     return environment(interpreter) == environment(controller_python)

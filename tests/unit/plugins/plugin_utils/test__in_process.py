@@ -61,6 +61,10 @@ def test_same_python_is_the_same_program_in_the_same_environment(tmp_path):
     # The venv's python links to the system's, which lacks the venv's libraries: another Python.
     assert same_python(str(tmp_path / "usr" / "bin" / "python3"), str(venv / "bin" / "python3.11")) is False
     assert same_python(None, str(system)) is False
+    # A directory that links to the venv (a worktree's .venv) holds the same environment.
+    (tmp_path / "worktree").mkdir()
+    (tmp_path / "worktree" / ".venv").symlink_to(venv)
+    assert same_python(str(tmp_path / "worktree" / ".venv" / "bin" / "python"), str(venv / "bin" / "python3.11")) is True
 
 
 # ControllerCall: what AnsibleModule does, done in the controller ------------------------------------
