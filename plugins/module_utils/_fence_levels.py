@@ -112,7 +112,7 @@ def silence_verdict(name, last_sign, actions_ended, now, settle_time):
     return "wait", f"Node {name} has been silent for {quiet:.1f} s; waiting for {settle_time} s."
 
 
-def verify_silence(cluster, name, actions_ended, settle_time, clock):
+def verify_silence(cluster, name, actions_ended, settle_time, clock, sleep=time.sleep):
     """(silent, detail): watch the node's heartbeat Lease until the node has been silent for settle_time, or speaks.
 
     `clock()` returns an aware datetime; `actions_ended` is one of its readings.
@@ -124,8 +124,12 @@ def verify_silence(cluster, name, actions_ended, settle_time, clock):
             return state == "silent", detail
         last = last_sign_of_life(node, node_lease)
         remaining = settle_time - (clock() - last).total_seconds()
+        if remaining < 1:
+            # A watch lasts whole seconds; the next read sees a renewal of this last fraction as well.
+            sleep(remaining)
+            continue
         version = ((node_lease or {}).get("metadata") or {}).get("resourceVersion")
-        for _type, lease in cluster.watch_named("Lease", NODE_LEASE_NAMESPACE, name, max(1, int(remaining + 0.999)), resource_version=version):
+        for _type, lease in cluster.watch_named("Lease", NODE_LEASE_NAMESPACE, name, int(remaining), resource_version=version):
             renewed = parse_time(((lease or {}).get("spec") or {}).get("renewTime"))
             if renewed is not None and renewed > actions_ended:
                 return False, silence_verdict(name, renewed, actions_ended, clock(), settle_time)[1]

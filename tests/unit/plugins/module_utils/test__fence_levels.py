@@ -124,11 +124,18 @@ class Clock:
 
 def test_verify_silence_waits_by_watch_for_the_rest_of_the_settle_time():
     clock = Clock(at(0))
-    cluster = WatchingCluster(clock, [node_lease(-10.3)])
-    silent, detail = fence_levels.verify_silence(cluster, "w2", at(0), 11, clock)
-    # 0.7 s were left, and a watch lasts whole seconds.
-    assert silent is True and "silent for 11.3 s" in detail
-    assert cluster.watches == [("Lease", "kube-node-lease", "w2", 1, "9")]
+    cluster = WatchingCluster(clock, [node_lease(-1.6)])
+    slept = []
+
+    def sleep(seconds):
+        slept.append(round(seconds, 3))
+        clock.now = clock.now + datetime.timedelta(seconds=seconds)
+
+    silent, detail = fence_levels.verify_silence(cluster, "w2", at(0), 11, clock, sleep=sleep)
+    # 9.4 s were left: a watch of 9 whole seconds, then the last 0.4 s asleep, then one more read.
+    assert silent is True and "silent for 11.0 s" in detail
+    assert cluster.watches == [("Lease", "kube-node-lease", "w2", 9, "9")]
+    assert slept == [0.4]
 
 
 def test_verify_silence_fails_at_once_when_the_lease_is_renewed_during_the_watch():
