@@ -231,6 +231,17 @@ class Bench:
                 self.core.delete_persistent_volume(pv.metadata.name)
             # The nodes mount this host directory, so the pets' data can be removed from here.
             shutil.rmtree(Path(HOSTPATH) / self.namespace, ignore_errors=True)
+            self.delete_fence_leases()
+
+    def delete_fence_leases(self):
+        """The fence Leases the handler left on the nodes this run froze (they record the last fence, for the cooldown gate)."""
+        coordination = client.CoordinationV1Api(self.core.api_client)
+        for lost in sorted(self.touched):
+            try:
+                coordination.delete_namespaced_lease(f"stateful-pets-fence-{lost}", "default")
+            except ApiException as exc:
+                if exc.status != 404:
+                    raise
 
 
 class Background:
