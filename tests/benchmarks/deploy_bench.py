@@ -47,8 +47,6 @@ FLOOR = "floor: ansible-playbook with one kubernetes.core.k8s_info task (a modul
 FLOOR_IN_PROCESS = "floor: ansible-playbook with one stateful.pets.objects_info task (in the controller process)"
 FLOORS = (FLOOR, FLOOR_IN_PROCESS)
 SETTLE = 3  # seconds between a cleanup and the next timed run, for the kubelets' teardown of the removed pods
-TEMPLATES = ("replica_volumes/templates/persistentvolumes.yaml.j2", "services/templates/services.yaml.j2",
-             "statefulset/templates/statefulset.yaml.j2")
 
 
 def parse_args():
@@ -89,21 +87,27 @@ class Bench:
         return namespace
 
     def render(self, namespaces):
-        """Write <namespace>.yaml for each namespace with the roles' own templates and defaults, as the playbook renders them."""
-        content = "".join(f"{{{{ lookup('ansible.builtin.template', '{ROOT / 'roles' / template}') }}}}\n" for template in TEMPLATES)
+        """Write <namespace>.yaml for each namespace with the roles' render entry points, as the deploy renders them."""
+        renders = [{"name": f"Render with stateful.pets.{role}", "ansible.builtin.include_role": {"name": f"stateful.pets.{role}", "tasks_from": "render"}}
+                   for role in ("statefulset", "services", "replica_volumes")]
         play = [{
             "name": "Render the manifests of stateful.pets.deploy", "hosts": "localhost", "gather_facts": False,
-            "vars_files": [str(ROOT / "roles" / role / "defaults" / "main.yml") for role in ("replica_volumes", "services", "statefulset")],
-            "tasks": [{
-                "name": "Render the manifests of one namespace",
-                "ansible.builtin.copy": {"dest": f"{self.work}/{{{{ item }}}}.yaml", "mode": "0600",
-                                         "content": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {{ item }}\n" + content},
-                "loop": namespaces,
-                "vars": {"replica_volumes_name": NAME, "replica_volumes_namespace": "{{ item }}", "replica_volumes_count": REPLICAS,
-                         "replica_volumes_hostpath_base": HOSTPATH, "services_name": NAME, "services_namespace": "{{ item }}",
-                         "statefulset_name": NAME, "statefulset_namespace": "{{ item }}", "statefulset_replicas": REPLICAS},
-            }],
+            "tasks": [{"name": "Render the manifests of one namespace", "ansible.builtin.include_tasks": f"{self.work}/render_one.yml",
+                       "loop": namespaces, "loop_control": {"loop_var": "namespace"}}],
         }]
+        render_one = renders + [{
+            "name": "Write them in the deploy's order: the namespace, the volumes, the Services, the StatefulSet",
+            "ansible.builtin.copy": {"dest": f"{self.work}/{{{{ namespace }}}}.yaml", "mode": "0600",
+                                     "content": "{% for object in statefulset_objects[:1] + replica_volumes_objects + services_objects"
+                                                " + statefulset_objects[1:] %}---\n{{ object | ansible.builtin.to_nice_yaml }}{% endfor %}"},
+            "vars": {"replica_volumes_name": NAME, "replica_volumes_namespace": "{{ namespace }}", "replica_volumes_count": REPLICAS,
+                     "replica_volumes_hostpath_base": HOSTPATH, "services_name": NAME, "services_namespace": "{{ namespace }}",
+                     "statefulset_name": NAME, "statefulset_namespace": "{{ namespace }}", "statefulset_replicas": REPLICAS,
+                     "statefulset_create_namespace": True},
+        }]
+        for task in renders:
+            task["vars"] = render_one[-1]["vars"]
+        Path(f"{self.work}/render_one.yml").write_text(json.dumps(render_one))
         Path(f"{self.work}/render.yml").write_text(json.dumps(play))
         self.playbook(f"{self.work}/render.yml", "-c", "local", "-i", "localhost,")
 
@@ -228,7 +232,7 @@ def render(bench, rows, warm_up, started):
              f"Host: {os.cpu_count()} CPUs, 1-minute load average {bench.load[0]:.1f} at the start and {os.getloadavg()[0]:.1f} at the end "
              "(the host is shared, so expect noise).",
              "The deploy rows run `ansible-playbook -i playbooks/inventory/kind.yml playbooks/deploy.yml` as `make demo` does, including "
-             "starting Ansible; the kubectl row applies the manifests rendered from the roles' own templates (rendering is not timed). "
+             "starting Ansible; the kubectl row applies the manifests that the roles' render entry points produce (rendering is not timed). "
              f"An untimed deploy first made sure the pet image was on the nodes ({warm_up:.1f} s); no timed run built or loaded it.", "",
              "| Tool | Runs | Wall time (s, median) | Min / max (s) | In the pod waits (s, median; kubectl: rollout status) "
              "| Ratio to kubectl | Overhead share of wall time |",
