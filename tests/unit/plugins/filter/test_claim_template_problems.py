@@ -23,7 +23,8 @@ def test_good_templates_have_no_problem(templates):
 
 @pytest.mark.parametrize("templates, problem", [
     ([], "statefulset_claim_templates must list at least one claim template"),
-    ("data", 'statefulset_claim_templates must list at least one claim template, for example [{name: data, mount_path: /var/data, storage: 1Mi}] (got "data").'),
+    ("data", "statefulset_claim_templates must list at least one claim template, for example"
+             ' [{name: data, mount_path: /var/data, storage: 1Mi}] (got "data").'),
     (["data"], 'statefulset_claim_templates[0] must be a mapping with name, mount_path, storage and access_modes (got "data").'),
     ([dict(DATA, name="Data_1")], 'statefulset_claim_templates[0].name must be an RFC 1123 label, such as data (got "Data_1").'),
     ([DATA, dict(LOGS, mount_path="logs")],
