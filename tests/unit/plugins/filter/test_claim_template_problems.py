@@ -58,7 +58,7 @@ def test_without_mount_paths_a_template_needs_none_and_the_messages_name_the_giv
 
 def test_every_problem_is_reported_not_only_the_first():
     problems = claim_template_problems([{"name": "A", "mount_path": "a", "storage": "x", "access_modes": []}])
-    assert [p.split(" must ")[0] for p in problems] == [
+    assert [p.split(" must ", maxsplit=1)[0] for p in problems] == [
         "statefulset_claim_templates[0].name", "statefulset_claim_templates[0].mount_path",
         "statefulset_claim_templates[0].storage", "statefulset_claim_templates[0].access_modes"]
 
