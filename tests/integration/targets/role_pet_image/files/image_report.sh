@@ -1,6 +1,7 @@
 #!/bin/sh
-# Run on a kind node: prints the label pets.test/greeting of image $1 in containerd's k8s.io namespace, then the
-# SHA-256 of every file under /opt/pet-context in the image, sorted by path.
+# Run on a kind node (docker exec -i <node> sh -s <image> < image_report.sh): prints the label pets.test/greeting of
+# image $1 in containerd's k8s.io namespace, then the SHA-256 of every file under /opt/pet-context in the image, sorted
+# by path.
 set -eu
 ref=$1
 digest=$(ctr -n k8s.io images ls "name==$ref" | awk 'NR == 2 {print $3}')
