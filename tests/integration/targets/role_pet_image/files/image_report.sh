@@ -9,7 +9,10 @@ config=$(ctr -n k8s.io content get "$digest" | python3 -c 'import json, sys; pri
 ctr -n k8s.io content get "$config" | python3 -c 'import json, sys; print(json.load(sys.stdin)["config"]["Labels"]["pets.test/greeting"])'
 snapshotter=$(containerd config dump | sed -n 's/^ *snapshotter = "\([A-Za-z0-9_.-]*\)"/\1/p' | head -n 1)
 mnt=$(mktemp -d)
-trap 'ctr -n k8s.io images unmount "$mnt" >/dev/null 2>&1; rmdir "$mnt"' EXIT
 ctr -n k8s.io images mount --snapshotter "${snapshotter:-overlayfs}" "$ref" "$mnt" >/dev/null
-cd "$mnt/opt/pet-context"
-find . -type f | LC_ALL=C sort | xargs sha256sum
+# In a subshell, so that the mount is not busy with this shell's working directory when it is unmounted.
+status=0
+(cd "$mnt/opt/pet-context" && find . -type f | LC_ALL=C sort | xargs sha256sum) || status=$?
+ctr -n k8s.io images unmount "$mnt" >/dev/null || status=$?
+rmdir "$mnt"
+exit "$status"
