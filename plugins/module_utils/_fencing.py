@@ -226,7 +226,10 @@ def pet_recovered(old, pod, fenced_nodes):
     return True, f"Pod {label} is Ready on {node} with claims {claims}."
 
 
-def budget_guard(name, max_nodes):
+def budget_guard(name, max_nodes, taken=None):
+    """The max_nodes gate: passed with the node's place in this run's budget (`taken` of `max_nodes`), failed without."""
+    if taken is not None:
+        return _guard("max_nodes", True, f"Node {name} is node {taken} of at most {max_nodes} fenced in this run (max_nodes).")
     return _guard("max_nodes", False, f"Node {name} is left for a later run: at most {max_nodes} node(s) are fenced per run (max_nodes).")
 
 

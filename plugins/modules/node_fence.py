@@ -581,6 +581,7 @@ class NodeFencer:
                     assessment["guards"].append(fencing.budget_guard(assessment["name"], self.params["max_nodes"]))
                     continue
                 budget -= 1
+                assessment["guards"].append(fencing.budget_guard(assessment["name"], self.params["max_nodes"], self.params["max_nodes"] - budget))
                 if not self._take_lease(assessment):
                     continue
             assessment["selected"] = True

@@ -622,7 +622,9 @@ def test_check_mode_with_levels_plans_them_runs_nothing_and_writes_not_even_a_le
     assert entry["actions"] == ["cordon", "run fence level 1 (bmc): ipmitool w2", "run fence level 2 (power): cut w2; check w2",
                                 "taint out-of-service", "force-delete pets/kubia-1"]
     assert [g["guard"] for g in entry["guards"]] == ["not_ready", "unreachable_for", "lease_stale", "max_unreachable_fraction", "excluded",
-                                                     "paused", "control_plane", "cooldown", "fence_lease", "no_other_fence"]
+                                                     "paused", "control_plane", "cooldown", "fence_lease", "no_other_fence", "max_nodes"]
+    assert entry["guards"][-1] == {"guard": "max_nodes", "passed": True, "detail": "Node w2 is node 1 of at most 1 fenced in this run (max_nodes)."}
+    assert all(g["passed"] for g in entry["guards"])
     assert "Node w2: take its fence Lease default/stateful-pets-fence-w2 (check mode: not done)." in result["progress"]
 
 
