@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import time
 import traceback
 
@@ -101,6 +102,11 @@ def api_error(exc, verb, kind, namespace=None, name=None):
     elif status == 403:
         group, resource = _rbac_resource(exc, kind)
         rbac_verb = "patch" if verb == "apply" else verb  # server-side apply is a PATCH
+        # The server's message names exactly what RBAC refused: a subresource (statefulsets/scale), or the create that
+        # a server-side apply of a new object needs besides the patch.
+        refused = _REFUSED_RE.search(reason or "")
+        if refused:
+            rbac_verb, resource, group = refused.groups()
         msg = (f"Cannot {verb} {what}: the API server refused it (403). Grant the verb '{rbac_verb}' on the resource '{resource}' "
                f"(API group {group or 'core'}) to this identity in RBAC, for example with a rule {{apiGroups: [\"{group}\"], "
                f"resources: [\"{resource}\"], verbs: [\"{rbac_verb}\"]}}. Server said: {reason}")
@@ -132,6 +138,10 @@ _RBAC_RESOURCES = {
     "StatefulSet": ("apps", "statefulsets"),
     "VolumeAttachment": ("storage.k8s.io", "volumeattachments"),
 }
+
+
+# The API server's sentence for an RBAC refusal: ... cannot <verb> resource "<resource>" in API group "<group>" ...
+_REFUSED_RE = re.compile(r'cannot ([a-z]+) resource "([^"]+)" in API group "([^"]*)"')
 
 
 def _rbac_resource(exc, kind):

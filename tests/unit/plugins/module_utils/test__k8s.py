@@ -361,3 +361,21 @@ def test_delete_object_sends_the_delete_options(kwargs, body):
     obj = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "kubia-0", "namespace": "pets"}}
     assert c.delete_object(obj, **kwargs) == {"kind": "Pod"}
     assert c.dynamic.client.delete.call_args.kwargs == {"name": "kubia-0", "namespace": "pets", "body": body, "serialize": False}
+
+
+@pytest.mark.parametrize(
+    ("verb", "message", "wanted"),
+    [
+        # The server names the subresource that its Status details leave out.
+        ("patch", 'statefulsets.apps "kubia" is forbidden: User "system:serviceaccount:ci:pets" cannot patch resource "statefulsets/scale" '
+                  'in API group "apps" in the namespace "shop"', "Grant the verb 'patch' on the resource 'statefulsets/scale' (API group apps)"),
+        # A server-side apply that creates the object needs create, not only patch.
+        ("apply", 'services "kubia" is forbidden: User "system:serviceaccount:ci:pets" cannot create resource "services" in API group "" '
+                  'in the namespace "shop"', "Grant the verb 'create' on the resource 'services' (API group core)"),
+    ],
+)
+def test_forbidden_names_what_the_server_refused(verb, message, wanted):
+    exc = api_exception(403, "Forbidden")
+    exc.body = json.dumps({"message": message, "details": {"name": "kubia", "group": "apps", "kind": "statefulsets"}})
+    err = api_error(exc, verb, "StatefulSet", "shop", "kubia")
+    assert wanted in err.msg
