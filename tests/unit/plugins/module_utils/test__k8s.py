@@ -326,9 +326,17 @@ def test_the_exit_code_of_an_exec_comes_from_its_status_channel(status, code):
     assert _k8s.exit_code(status, "pets", "kubia-0", "kubia") == code
 
 
-def test_a_command_that_cannot_start_is_an_error_naming_the_pod():
-    status = '{"status": "Failure", "message": "exec: \\"nope\\": executable file not found in $PATH"}'
-    with pytest.raises(K8sError, match=r"Cannot run the command in pod pets/kubia-0 \(container kubia\): exec: .nope.: executable file not found"):
+@pytest.mark.parametrize(
+    "status, reason",
+    [
+        ('{"status": "Failure", "message": "exec: \\"nope\\": executable file not found in $PATH"}', r"exec: .nope.: executable file not found"),
+        ('{"status": "Failure", "details": {"causes": [{"reason": "Other", "message": "3"}]}}', r'\{"status": "Failure"'),
+        ("", "the API server sent no exit status"),
+        ("not json", "not json"),
+    ],
+)
+def test_a_command_that_cannot_start_is_an_error_naming_the_pod(status, reason):
+    with pytest.raises(K8sError, match=r"Cannot run the command in pod pets/kubia-0 \(container kubia\): " + reason):
         _k8s.exit_code(status, "pets", "kubia-0", "kubia")
 
 

@@ -114,3 +114,37 @@ def test_a_wait_timeout_of_zero_is_refused_before_connecting():
     with mock.patch.object(delete.Cluster, "from_params") as connect, pytest.raises(K8sError, match="wait_timeout must be more than 0"):
         delete.run(params(wait=True, wait_timeout=0), False, False, Reporter())
     connect.assert_not_called()
+
+
+@pytest.mark.parametrize(
+    "found, diff, expected",
+    [
+        (pod(), True, {"before": {"kind": "Pod", "api_version": "v1", "namespace": "pets", "name": "kubia-0", "uid": "u0"}, "after": {}}),
+        (None, True, {"before": {}, "after": {}}),
+        (pod(), False, None),
+    ],
+)
+def test_the_diff_is_the_object_before_and_nothing_after_only_when_asked(found, diff, expected):
+    cluster = mock.Mock()
+    cluster.read_object.return_value = found
+    with mock.patch.object(delete.Cluster, "from_params", return_value=cluster):
+        result = delete.run(params(), False, diff, Reporter())
+    assert result.get("diff") == expected
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_the_delete_options_are_passed_on(check_mode):
+    cluster = mock.Mock()
+    cluster.read_object.return_value = pod()
+    deleter(cluster, check_mode=check_mode, grace_period=30, propagation_policy="Foreground").run()
+    cluster.delete_object.assert_called_once_with(pod(), dry_run=check_mode, grace_period=30, propagation_policy="Foreground")
+
+
+def test_a_refused_delete_fails_and_records_nothing():
+    cluster = mock.Mock()
+    cluster.read_object.return_value = pod()
+    cluster.delete_object.side_effect = K8sError("Cannot delete Pod pets/kubia-0: forbidden (403).", status=403)
+    with pytest.raises(K8sError, match="forbidden"):
+        deleter(cluster, wait=True).run()
+    cluster.create_event.assert_not_called()
+    assert cluster.read_object.call_count == 1

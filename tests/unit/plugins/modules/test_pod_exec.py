@@ -92,3 +92,24 @@ def test_a_missing_pod_is_named():
     cluster.find_pod.return_value = None
     with pytest.raises(K8sError, match="Pod pets/kubia-0 does not exist, so no command can run in it"):
         run(cluster)
+
+
+@pytest.mark.parametrize(
+    "stderr, reason",
+    [
+        ("", "no output on stderr"),
+        ("x" * 600 + "the end\n", "x" * 493 + "the end"),  # the last 500 characters, so a long trace still ends where it failed
+    ],
+)
+def test_the_failure_message_ends_with_the_tail_of_stderr(stderr, reason):
+    with pytest.raises(K8sError) as err:
+        run(cluster_with(rc=1, stdout="", stderr=stderr))
+    assert err.value.msg == f"The command in pod pets/kubia-0 (container kubia) exited with 1: {reason}"
+    assert err.value.details["stderr_lines"] == stderr.splitlines()
+
+
+def test_an_exec_error_reaches_main_unchanged():
+    cluster = cluster_with()
+    cluster.exec_in_pod.side_effect = K8sError("The command in pod pets/kubia-0 (container kubia) did not finish within 60 s, so it was left running.")
+    with pytest.raises(K8sError, match="did not finish within 60 s"):
+        run(cluster)
