@@ -25,6 +25,7 @@ from ansible_collections.stateful.pets.plugins.module_utils._predicates import p
 
 try:
     import kubernetes
+    import urllib3
     from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
     from kubernetes.client.rest import ApiException
     from urllib3.exceptions import HTTPError as Urllib3HTTPError
@@ -416,39 +417,42 @@ class Cluster:
 
     # API-server proxy ---------------------------------------------------------------------------
 
-    def proxy(self, path, method="GET", body=None, headers=None, timeout=30):
+    def proxy(self, path, method="GET", body=None, headers=None, timeout=30, max_body_size=None):
         """Send one request to an API-server proxy path; return (status, headers, body bytes).
 
-        A str or bytes body is sent as is, as text/plain unless `headers` names a Content-Type.
+        A str or bytes body is sent as is, as text/plain unless `headers` names a Content-Type; a dict or a list as JSON.
 
-        An HTTP error status is returned, not raised, so that the caller can tell the API server's
-        own refusals from the upstream's answers.
+        An HTTP error status is returned, not raised, so that the caller can tell the API server's own refusals from the
+        upstream's answers. A redirect is returned too, never followed: its Location may name any host. At most
+        `max_body_size` bytes of the answer are read; a longer one raises K8sError.
         """
         headers = dict(headers or {})
         if body is not None and not any(k.lower() == "content-type" for k in headers):
             headers["Content-Type"] = "text/plain"
+        url, headers = self._authorized(method, path, headers)
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body)
+        if isinstance(body, str):
+            body = body.encode("utf-8")
         try:
-            if hasattr(self.api_client, "param_serialize"):
-                # Newer generated clients: serialize, then send; this call_api returns error statuses, it does not raise.
-                request = self.api_client.param_serialize(method, path, header_params=headers, body=body, auth_settings=["BearerToken"])
-                response = self.api_client.call_api(*request, _request_timeout=timeout)
-                response.read()
-            else:
-                response = self.api_client.call_api(
-                    path,
-                    method,
-                    header_params=headers,
-                    body=body,
-                    auth_settings=["BearerToken"],
-                    _preload_content=False,
-                    _return_http_data_only=True,
-                    _request_timeout=timeout,
-                )
-            return response.status, dict(response.getheaders()), response.data
-        except ApiException as exc:
-            return exc.status, dict(exc.headers or {}), (exc.body or b"")
+            response = self.api_client.rest_client.pool_manager.request(
+                method, url, body=body, headers=headers, redirect=False, retries=False, preload_content=False,
+                timeout=urllib3.Timeout(total=timeout))
+            try:
+                data = read_capped(response, max_body_size, path)
+            finally:
+                response.release_conn()
+            return response.status, dict(response.headers), data
         except Urllib3HTTPError as exc:
             raise _unreachable(exc, self.host) from exc
+
+    def _authorized(self, method, path, headers):
+        """(URL, headers with the credentials) of a request to `path`, as the API client would send it."""
+        if hasattr(self.api_client, "param_serialize"):
+            _method, url, headers, _body, _post = self.api_client.param_serialize(method, path, header_params=headers, auth_settings=["BearerToken"])
+            return url, headers
+        self.api_client.update_params_for_auth(headers, [], ["BearerToken"])
+        return self.api_client.configuration.host + path, headers
 
     # Any kind, through discovery ----------------------------------------------------------------
 
@@ -533,6 +537,18 @@ def _path(api_version, kind, namespace=None, name=None, subresource=None):
     if subresource:
         path += f"/{subresource}"
     return path
+
+
+def read_capped(response, max_body_size, what):
+    """The body of a streamed urllib3 response, or K8sError when it is longer than `max_body_size` bytes (None: no cap)."""
+    chunks, size = [], 0
+    for chunk in response.stream(65536):
+        size += len(chunk)
+        if max_body_size is not None and size > max_body_size:
+            raise K8sError(f"The answer to {what} is longer than {max_body_size} bytes, so it was not read. Raise max_body_size if it is "
+                           "expected.", details={"failure": "body_too_large"})
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def exit_code(status, namespace, name, container):

@@ -110,7 +110,18 @@ options:
       - Seconds to wait for the answer.
     type: int
     default: 30
+  max_body_size:
+    description:
+      - The most bytes of the answer's body that the module reads. A longer answer fails the task (RV(failure) is
+        V(body_too_large)) instead of filling the controller's memory.
+    type: int
+    default: 1048576
+    version_added: 0.2.0
 notes:
+  - The API server's certificate is verified, against the CA of the kubeconfig or O(ca_cert), unless
+    O(validate_certs=false) (or C(K8S_AUTH_VERIFY_SSL=false), or C(insecure-skip-tls-verify) in the kubeconfig) says not to.
+  - A redirect (a 3xx answer) is returned as it is, with its C(Location) in RV(headers); it is never followed, since it
+    may point at any host.
   - An upstream that is itself a Kubernetes API server answers errors with the same C(kind=Status) objects as the
     proxying API server, so its errors are reported as the API server's own.
   - The identity needs C(get) on C(pods) (for the readiness check) and C(get)/C(create)/C(update)/C(delete) on
@@ -188,7 +199,7 @@ failure:
     - V(invalid_request) (bad options), V(pod_not_found), V(pod_not_ready), V(service_not_found),
       V(service_not_ready) (no ready endpoint), V(api_unreachable), V(api_refused) (401 or 403), V(api_error)
       (another API server error), V(upstream_error) (the upstream answered 5xx), V(unexpected_status)
-      (not in O(expected_status)).
+      (not in O(expected_status)), V(body_too_large) (longer than O(max_body_size)).
   returned: failure
   type: str
   sample: pod_not_ready
@@ -224,6 +235,7 @@ def argument_spec():
         expected_status=dict(type="list", elements="int"),
         require_ready=dict(type="bool", default=True),
         timeout=dict(type="int", default=30),
+        max_body_size=dict(type="int", default=1048576),
     )
     return spec
 
@@ -243,6 +255,8 @@ def run(params, check_mode, diff, reporter):
 def send(params, check_mode):
     kind, namespace, name = params["kind"], params["namespace"], params["name"]
     port = validate_port(params["port"])
+    if params["max_body_size"] < 1:
+        raise proxy_error(f"max_body_size must be at least 1 byte, got {params['max_body_size']}.", "invalid_request")
     payload, headers = encode_body(params["body"], params["headers"])
     # Validate the whole request before touching the cluster.
     url = proxy_path(kind, namespace, name, port, params["path"], params["query"], params["scheme"])
@@ -260,7 +274,7 @@ def send(params, check_mode):
                 raise proxy_error(f"{why} Wait for it to become Ready, or set require_ready=false to send anyway.", "pod_not_ready")
         port = resolve_pod_port(pod, port)
         url = proxy_path(kind, namespace, name, port, params["path"], params["query"], params["scheme"])
-    status, answer_headers, raw = cluster.proxy(url, params["method"], payload, headers, params["timeout"])
+    status, answer_headers, raw = cluster.proxy(url, params["method"], payload, headers, params["timeout"], params["max_body_size"])
     text, parsed = decode_body(raw, answer_headers)
     result = dict(changed=params["method"] != "GET", url=url, status=status, body=text, json=parsed, headers=answer_headers)
     try:

@@ -387,3 +387,55 @@ def test_forbidden_names_what_the_server_refused(verb, message, wanted):
     exc.body = json.dumps({"message": message, "details": {"name": "kubia", "group": "apps", "kind": "statefulsets"}})
     err = api_error(exc, verb, "StatefulSet", "shop", "kubia")
     assert wanted in err.msg
+
+
+class StreamedAnswer:
+    """A urllib3 response read with preload_content=False."""
+
+    def __init__(self, status, body, headers=None):
+        self.status, self.body, self.headers = status, body, headers or {}
+        self.released = False
+
+    def stream(self, amount):
+        for start in range(0, len(self.body), amount):
+            yield self.body[start:start + amount]
+
+    def release_conn(self):
+        self.released = True
+
+
+def proxy_cluster(answer):
+    instance = Cluster.__new__(Cluster)
+    instance.host = "https://127.0.0.1:6443"
+    instance.api_client = mock.Mock()
+    instance.api_client.param_serialize.side_effect = lambda method, path, header_params, auth_settings: (
+        method, instance.host + path, dict(header_params, Authorization="Bearer t"), None, [])
+    instance.api_client.rest_client.pool_manager.request.return_value = answer
+    return instance
+
+
+def test_proxy_sends_the_credentials_and_never_follows_a_redirect():
+    answer = StreamedAnswer(302, b"", {"Location": "http://elsewhere.invalid/"})
+    c = proxy_cluster(answer)
+    assert c.proxy("/api/v1/namespaces/p/pods/a/proxy/", "POST", {"x": 1}, {"Content-Type": "application/json"}, 5) == (
+        302, {"Location": "http://elsewhere.invalid/"}, b"")
+    args, kwargs = c.api_client.rest_client.pool_manager.request.call_args
+    assert args == ("POST", "https://127.0.0.1:6443/api/v1/namespaces/p/pods/a/proxy/")
+    assert kwargs["redirect"] is False and kwargs["retries"] is False and kwargs["preload_content"] is False
+    assert kwargs["headers"]["Authorization"] == "Bearer t"
+    assert kwargs["body"] == b'{"x": 1}'
+    assert answer.released
+
+
+@pytest.mark.parametrize(("size", "cap", "fits"), [(10, 10, True), (11, 10, False), (200000, 150000, False), (200000, None, True)])
+def test_proxy_reads_at_most_max_body_size_bytes(size, cap, fits):
+    answer = StreamedAnswer(200, b"x" * size)
+    c = proxy_cluster(answer)
+    if fits:
+        assert c.proxy("/p", max_body_size=cap)[2] == b"x" * size
+    else:
+        with pytest.raises(K8sError) as err:
+            c.proxy("/p", max_body_size=cap)
+        assert err.value.details == {"failure": "body_too_large"}
+        assert f"longer than {cap} bytes" in err.value.msg
+    assert answer.released

@@ -49,6 +49,7 @@ def params(**overrides):
         "expected_status": None,
         "require_ready": True,
         "timeout": 30,
+        "max_body_size": 1048576,
     }
     base.update(overrides)
     return base
@@ -64,7 +65,7 @@ def run(args, check_mode, cluster=None):
 def test_get_pod_by_port_name():
     cluster = fake_cluster(ready_pod())
     result = run(params(port="http"), False, cluster)
-    cluster.proxy.assert_called_once_with("/api/v1/namespaces/pets/pods/kubia-1:8080/proxy/", "GET", None, {}, 30)
+    cluster.proxy.assert_called_once_with("/api/v1/namespaces/pets/pods/kubia-1:8080/proxy/", "GET", None, {}, 30, 1048576)
     assert result == {
         "changed": False,
         "url": "/api/v1/namespaces/pets/pods/kubia-1:8080/proxy/",
@@ -81,7 +82,7 @@ def test_post_to_service_sends_json_and_reports_change():
     result = run(args, False, cluster)
     cluster.find_pod.assert_not_called()
     cluster.proxy.assert_called_once_with(
-        "/api/v1/namespaces/pets/services/kubia-public:80/proxy/", "POST", {"a": 1}, {"Content-Type": "application/json"}, 30
+        "/api/v1/namespaces/pets/services/kubia-public:80/proxy/", "POST", {"a": 1}, {"Content-Type": "application/json"}, 30, 1048576
     )
     assert result["changed"] is True
     assert result["json"] == {"stored": True}
@@ -255,3 +256,13 @@ def test_main_check_mode_post_never_builds_a_client(module_exits, mocker):
     factory.assert_not_called()
     assert result["changed"] is True
     assert "status" not in result
+
+
+def test_max_body_size_is_passed_on_and_checked_before_the_cluster_is_touched():
+    cluster = fake_cluster(pod=ready_pod())
+    run(params(max_body_size=10), False, cluster)
+    assert cluster.proxy.call_args.args[-1] == 10
+    with pytest.raises(K8sError) as err:
+        run(params(max_body_size=0), False, cluster)
+    assert err.value.details["failure"] == "invalid_request"
+    assert run.factory.call_count == 0
