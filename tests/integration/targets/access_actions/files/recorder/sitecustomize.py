@@ -23,18 +23,19 @@ def _write(method, url):
 
 def _install():
     try:
-        from kubernetes.client import rest
+        import urllib3
         from kubernetes.stream import ws_client
     except ImportError:
         return
 
-    plain_request = rest.RESTClientObject.request
+    # The API client sends through its urllib3 pool, and pod_proxy uses that pool directly (with redirects off).
+    plain_request = urllib3.PoolManager.request
 
     def recorded_request(self, method, url, *args, **kwargs):
         _write(method, url)
         return plain_request(self, method, url, *args, **kwargs)
 
-    rest.RESTClientObject.request = recorded_request
+    urllib3.PoolManager.request = recorded_request
 
     # exec and attach speak WebSocket: a GET upgrade that the API server also authorizes as the verb create.
     plain_ws_init = ws_client.WSClient.__init__
