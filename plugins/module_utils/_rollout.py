@@ -16,6 +16,7 @@ import copy
 
 from ansible_collections.stateful.pets.plugins.module_utils._predicates import is_terminating, ready_for
 from ansible_collections.stateful.pets.plugins.module_utils._scale import waiting_on
+from ansible_collections.stateful.pets.plugins.module_utils._set_steps import events_text, unhealthy_pods_text
 
 ROLLING_UPDATE = "RollingUpdate"
 ON_DELETE = "OnDelete"
@@ -249,18 +250,13 @@ def pod_waiting_on(pod, revision, min_ready_seconds, now):
 
 # Messages -----------------------------------------------------------------------------------------
 
-def _events_text(events):
-    return " Last events: " + " | ".join(events) + "." if events else ""
-
-
 def refuse_message(namespace, name, unhealthy):
     """`unhealthy` is [(pod name, problems, events)]."""
     parts = [
         f"Refusing to roll out StatefulSet {namespace}/{name}: a rollout is only safe while every pet is healthy, and {len(unhealthy)}"
         f" {'is' if len(unhealthy) == 1 else 'are'} not. Nothing was changed."
     ]
-    for pod, problems, events in unhealthy:
-        parts.append(f" Pod {namespace}/{pod}: " + "; ".join(problems) + "." + _events_text(events))
+    parts.append(unhealthy_pods_text(namespace, unhealthy))
     parts.append(" Fix these pods and run the task again, or set allow_unhealthy=true to replace them in the rollout anyway.")
     return "".join(parts)
 
@@ -286,8 +282,8 @@ def missing_message(namespace, name, kind, namespace_exists):
 def step_failure(namespace, name, pod, revision, seconds, waits, events):
     """Why a step failed, as one sentence (also returned as `failure_reason`); `pod` is None when the template never took."""
     if pod is None:
-        return f"StatefulSet {namespace}/{name} did not take the new template within {seconds} s: it waits on {waits}.{_events_text(events)}"
-    return f"the step of pod {namespace}/{pod} to revision {revision} did not finish within {seconds} s: it waits on {waits}.{_events_text(events)}"
+        return f"StatefulSet {namespace}/{name} did not take the new template within {seconds} s: it waits on {waits}.{events_text(events)}"
+    return f"the step of pod {namespace}/{pod} to revision {revision} did not finish within {seconds} s: it waits on {waits}.{events_text(events)}"
 
 
 def rolled_back_message(namespace, name, reason, deleted):

@@ -16,7 +16,9 @@ from __future__ import annotations
 import re
 
 from ansible_collections.stateful.pets.plugins.module_utils._predicates import condition, is_running_ready, is_terminating, ready_for
+from ansible_collections.stateful.pets.plugins.module_utils._set_steps import events_text, unhealthy_pods_text
 
+NO_EVENTS = " No events were recorded."
 ADD = "add"
 REMOVE = "remove"
 
@@ -152,7 +154,7 @@ def waiting_on(pod, min_ready_seconds, now):
 # Messages -----------------------------------------------------------------------------------------
 
 def _events_text(events):
-    return " Last events: " + " | ".join(events) + "." if events else " No events were recorded."
+    return events_text(events, NO_EVENTS)
 
 
 def refuse_message(namespace, name, current, desired, unhealthy, stopped_at=None):
@@ -162,8 +164,7 @@ def refuse_message(namespace, name, current, desired, unhealthy, stopped_at=None
         f"Refusing to scale StatefulSet {namespace}/{name} down from {current} to {desired}: scaling down is only safe while every pod is healthy,"
         f" and {len(unhealthy)} {'is' if len(unhealthy) == 1 else 'are'} not. {outcome}"
     ]
-    for pod, problems, events in unhealthy:
-        parts.append(f" Pod {namespace}/{pod}: " + "; ".join(problems) + "." + _events_text(events))
+    parts.append(unhealthy_pods_text(namespace, unhealthy, NO_EVENTS))
     parts.append(" Fix these pods and run the task again, or set allow_unhealthy_scale_down=true to scale down anyway.")
     return "".join(parts)
 

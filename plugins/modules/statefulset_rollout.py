@@ -296,8 +296,7 @@ progress:
     - "kubia-2 → rev 5c7d8f9b4 Ready on pets-worker in 3.4 s"
 """
 
-import math  # noqa: E402 (imports follow the documentation blocks)
-import time  # noqa: E402
+import time  # noqa: E402 (imports follow the documentation blocks)
 from datetime import datetime, timezone  # noqa: E402
 
 from ansible_collections.stateful.pets.plugins.module_utils._events import record_event  # noqa: E402
@@ -336,6 +335,7 @@ from ansible_collections.stateful.pets.plugins.module_utils._rollout import (  #
     unhealthy_warning,
 )
 from ansible_collections.stateful.pets.plugins.module_utils._scale import pod_name, selector_string, unhealthy_pods  # noqa: E402
+from ansible_collections.stateful.pets.plugins.module_utils._set_steps import stuck_step_events, watch_named, with_events  # noqa: E402
 
 
 def argument_spec():
@@ -475,7 +475,7 @@ class Rollout:
         if not unhealthy:
             return set()
         if changed and not self.params["allow_unhealthy"]:
-            detailed = [(pod, problems, self._events("Pod", pod)) for pod, problems in unhealthy]
+            detailed = with_events(self.cluster, self.namespace, unhealthy)
             raise K8sError(refuse_message(self.namespace, self.name, detailed), details=self.result)
         self.reporter.warn(unhealthy_warning(self.namespace, self.name, unhealthy))
         return {int(pod.rsplit("-", 1)[1]) for pod, _problems in unhealthy}
@@ -593,7 +593,7 @@ class Rollout:
 
     def _fail(self, ordinal, target, exc):
         pod = pod_name(self.name, ordinal) if ordinal is not None else None
-        events = self._events("Pod", pod) if pod and exc.pod is not None else self._events("StatefulSet", self.name)
+        events = stuck_step_events(self.cluster, self.namespace, self.name, pod if exc.pod is not None else None)
         reason = step_failure(self.namespace, self.name, pod, target, self.params["step_timeout"], exc.waits, events)
         self.result.update(failure_reason=reason, stopped_at=ordinal, diff=self._diff(self.partition))
         if self.params["on_failure"] == PAUSE:
@@ -660,14 +660,7 @@ class Rollout:
     # Waiting ------------------------------------------------------------------------------------
 
     def _watch(self, kind, name, deadline, resource_version):
-        """Events until the deadline; retries once without a resource version when the server has expired it (410)."""
-        timeout = max(1, math.ceil(deadline - self.clock()))
-        try:
-            yield from self.cluster.watch_named(kind, self.namespace, name, timeout, resource_version=resource_version)
-        except K8sError as exc:
-            if exc.status != 410 or not resource_version:
-                raise
-            yield from self.cluster.watch_named(kind, self.namespace, name, timeout)
+        return watch_named(self.cluster, kind, self.namespace, name, deadline - self.clock(), resource_version)
 
     def _wait_pod(self, ordinal, revision, deadline):
         """The pod once it runs `revision` and has been Ready for min_ready_seconds; StepTimeout otherwise."""
@@ -710,12 +703,6 @@ class Rollout:
     def _wait_status(self, revision, ready, updated, deadline):
         self._wait_statefulset(lambda obj: status_agrees(obj, self.generation, revision, ready, updated),
                                lambda last: status_shortfall(last, self.generation, revision, ready, updated), deadline)
-
-    def _events(self, kind, name):
-        try:
-            return self.cluster.events_for(self.namespace, kind, name)
-        except K8sError as exc:
-            return [f"(events could not be read: {exc.msg})"]
 
 
 def run(params, check_mode, diff, reporter):

@@ -256,8 +256,7 @@ diff:
       replicas: 4
 """
 
-import math  # noqa: E402 (imports follow the documentation blocks)
-import time  # noqa: E402
+import time  # noqa: E402 (imports follow the documentation blocks)
 from datetime import datetime, timezone  # noqa: E402
 
 from ansible_collections.stateful.pets.plugins.module_utils._events import record_event  # noqa: E402
@@ -285,6 +284,7 @@ from ansible_collections.stateful.pets.plugins.module_utils._scale import (  # n
     up_timeout_message,
     waiting_on,
 )
+from ansible_collections.stateful.pets.plugins.module_utils._set_steps import events_of, stuck_step_events, watch_named, with_events  # noqa: E402
 
 
 class StepTimeout(Exception):
@@ -430,7 +430,7 @@ class Scaler:
         except StepTimeout as exc:
             # Leave the set at its last healthy count: the pod that never became Ready goes away, its claim stays.
             self._patch(ordinal, "StepTimedOut", f"back: pod {name} was not Running and Ready within {round(budget)} s", "Warning")
-            events = self._events("Pod", name) if exc.last is not None else self._events("StatefulSet", self.name)
+            events = stuck_step_events(self.cluster, self.namespace, self.name, name if exc.last is not None else None)
             waits = exc.waits or waiting_on(exc.last, self.min_ready, self.now())
             raise K8sError(
                 up_timeout_message(self.namespace, self.name, name, round(budget), waits, events, ordinal),
@@ -468,25 +468,15 @@ class Scaler:
         if unhealthy and self.params["allow_unhealthy_scale_down"]:
             self.reporter.warn(unhealthy_warning(self.namespace, self.name, unhealthy))
         elif unhealthy:
-            detailed = [(pod, problems, self._events("Pod", pod)) for pod, problems in unhealthy]
+            detailed = with_events(self.cluster, self.namespace, unhealthy)
             raise K8sError(refuse_message(self.namespace, self.name, self.current, self.desired, detailed, stopped_at=stopped_at), details=self.result)
         return pods
 
     def _events(self, kind, name):
-        try:
-            return self.cluster.events_for(self.namespace, kind, name)
-        except K8sError as exc:
-            return [f"(events could not be read: {exc.msg})"]
+        return events_of(self.cluster, self.namespace, kind, name)
 
     def _watch(self, kind, name, deadline, resource_version):
-        """Events until the deadline; retries once without a resource version when the server has expired it (410)."""
-        timeout = max(1, math.ceil(deadline - self.clock()))
-        try:
-            yield from self.cluster.watch_named(kind, self.namespace, name, timeout, resource_version=resource_version)
-        except K8sError as exc:
-            if exc.status != 410 or not resource_version:
-                raise
-            yield from self.cluster.watch_named(kind, self.namespace, name, timeout)
+        return watch_named(self.cluster, kind, self.namespace, name, deadline - self.clock(), resource_version)
 
     def _wait_ready(self, name, deadline):
         """The pod once it has been Running and Ready for min_ready_seconds; StepTimeout with the last pod seen otherwise."""
