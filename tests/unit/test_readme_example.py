@@ -27,6 +27,6 @@ def test_the_readme_shows_the_tested_example_playbook():
 def test_the_example_uses_the_roles_by_their_fqcn_and_public_entry_points_only():
     example = readme_example()
     assert "../roles/" not in example
-    assert re.findall(r"tasks_from: (\S+)", example) == ["render", "render", "render", "apply"]
+    assert re.findall(r"tasks_from: (\S+)", example) == ["context", "render", "render", "render", "ensure", "apply"]
     assert sorted(set(re.findall(r"name: (stateful\.pets\.\w+)", example))) == [
         "stateful.pets.pet_image", "stateful.pets.replica_volumes", "stateful.pets.services", "stateful.pets.statefulset"]
