@@ -12,8 +12,8 @@ import pytest
 
 from ansible_collections.stateful.pets.plugins.module_utils._k8s import K8sError
 from ansible_collections.stateful.pets.plugins.module_utils._reporter import Reporter
+from ansible_collections.stateful.pets.plugins.module_utils._rollout_run import Rollout
 from ansible_collections.stateful.pets.plugins.modules import statefulset_rollout
-from ansible_collections.stateful.pets.plugins.modules.statefulset_rollout import Rollout
 
 EPOCH = datetime(2026, 12, 1, 12, 0, 0, tzinfo=timezone.utc)  # noqa: UP017
 OLD = "pets/kubia:1.0.0"
