@@ -65,10 +65,41 @@ def _warn_all(module, reporter):
 
 def keep_kubeconfig_name_readable(no_log_values, params):
     """Unmask a kubeconfig given as a file name: kubeconfig is no_log because it may be an inline config with
-    credentials, but a file name is no secret, and errors must be able to name it. Both ways of running apply this."""
+    credentials, but a file name is no secret, and errors must be able to name it. Both ways of running apply this.
+
+    Of an inline kubeconfig only the names and the server stay readable (every other leaf stays masked): masked, a
+    cluster named like its nodes ("pets", nodes "pets-worker") would turn every node name in a result into
+    "********-worker", and a role that writes what it read (a volume pinned to its node) would write that."""
     kubeconfig = params.get("kubeconfig")
     if isinstance(kubeconfig, str):
         no_log_values.discard(kubeconfig)
+    elif isinstance(kubeconfig, dict):
+        no_log_values.difference_update(_kubeconfig_names(kubeconfig) - _kubeconfig_secrets(kubeconfig))
+
+
+def _kubeconfig_names(kubeconfig):
+    """The leaves of a kubeconfig that name things or say where the API server is; the others may be credentials."""
+    names = {kubeconfig.get("current-context"), kubeconfig.get("kind"), kubeconfig.get("apiVersion")}
+    for section in ("clusters", "contexts", "users"):
+        names.update(item.get("name") for item in kubeconfig.get(section) or [] if isinstance(item, dict))
+    for item in kubeconfig.get("clusters") or []:
+        names.add(((item or {}).get("cluster") or {}).get("server") if isinstance(item, dict) else None)
+    for item in kubeconfig.get("contexts") or []:
+        context = ((item or {}).get("context") or {}) if isinstance(item, dict) else {}
+        names.update(context.get(field) for field in ("cluster", "user", "namespace"))
+    return {name for name in names if isinstance(name, str) and name}
+
+
+def _kubeconfig_secrets(kubeconfig):
+    """Every leaf of the users' entries and of the clusters' other fields: a name equal to one stays masked."""
+    secrets = set()
+    for item in kubeconfig.get("users") or []:
+        if isinstance(item, dict):
+            secrets.update(_leaf_values(item.get("user") or {}))
+    for item in kubeconfig.get("clusters") or []:
+        if isinstance(item, dict) and isinstance(item.get("cluster"), dict):
+            secrets.update(_leaf_values({key: value for key, value in item["cluster"].items() if key != "server"}))
+    return secrets
 
 
 def no_log_values(argument_spec, params):

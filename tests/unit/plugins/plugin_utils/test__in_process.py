@@ -142,6 +142,22 @@ def test_an_inline_kubeconfig_is_masked():
     assert result["msg"] == "token ********"
 
 
+def test_an_inline_kubeconfig_keeps_its_credentials_masked_but_not_its_names():
+    inline = {"apiVersion": "v1", "kind": "Config", "current-context": "pets",
+              "clusters": [{"name": "pets", "cluster": {"server": "https://127.0.0.1:6443", "certificate-authority-data": "Q0EtZGF0YQ=="}}],
+              "contexts": [{"name": "pets", "context": {"cluster": "pets", "user": "pets-ci", "namespace": "pets"}}],
+              "users": [{"name": "pets-ci", "user": {"token": "inline-s3cr3t", "client-key-data": "a2V5"}}]}
+    said = "node pets-worker of pets at https://127.0.0.1:6443 as pets-ci; token inline-s3cr3t, key a2V5, CA Q0EtZGF0YQ=="
+    result = execute({"name": "kubia", "kubeconfig": inline}, fake_run({"msg": said}))
+    assert result["msg"] == "node pets-worker of pets at https://127.0.0.1:6443 as pets-ci; token ********, key ********, CA ********"
+
+
+def test_a_kubeconfig_name_that_is_also_a_credential_stays_masked():
+    inline = {"clusters": [{"name": "s3cr3t", "cluster": {"server": "https://h"}}], "users": [{"name": "u", "user": {"token": "s3cr3t"}}]}
+    result = execute({"name": "kubia", "kubeconfig": inline}, fake_run({"msg": "token s3cr3t"}))
+    assert result["msg"] == "token ********"
+
+
 def test_the_task_environment_applies_during_the_run_and_is_restored(monkeypatch):
     monkeypatch.delenv("FAKE_KUBECONFIG", raising=False)
     monkeypatch.setenv("FAKE_OTHER", "kept")
