@@ -128,7 +128,9 @@ class Bench:
     def run_deploy(self, namespace, build_image=True):
         started = time.monotonic()
         result = self.playbook("-i", "playbooks/inventory/kind.yml", "playbooks/deploy.yml", "-e", f"pets_namespace={namespace}",
-                               "-e", f"pets_replicas={REPLICAS}", "-e", f"pets_volumes={REPLICAS}", "-e", f"pets_build_image={build_image}")
+                               "-e", f"pets_replicas={REPLICAS}", "-e", f"pets_volumes={REPLICAS}", "-e", f"pets_build_image={build_image}",
+                               # The inventory's storage mode (node_local), on the directory the cleanup removes.
+                               "-e", f"replica_volumes_hostpath_base={HOSTPATH}")
         returned = time.monotonic() - started
         tasks = [t for p in result["plays"] for t in p["tasks"]]
         rebuilt = [t["task"]["name"] for t in tasks if "pet image" in t["task"]["name"] and t["hosts"].get("localhost", {}).get("changed")]

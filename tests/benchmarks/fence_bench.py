@@ -117,7 +117,7 @@ class Bench:
 
     def deploy(self):
         extra = {"pets_namespace": self.namespace, "pets_replicas": 2, "pets_volumes": 2, "pets_build_image": False,
-                 "replica_volumes_hostpath_base": HOSTPATH}
+                 "replica_volumes_storage": "shared", "replica_volumes_hostpath_base": HOSTPATH}
         proc = self.playbook("deploy", extra)
         out, err = proc.output()
         if proc.returncode:
