@@ -70,6 +70,7 @@ KNOWN_KINDS = {
     ("coordination.k8s.io/v1", "Lease"): ("/apis/coordination.k8s.io/v1", "leases", True),
     ("events.k8s.io/v1", "Event"): ("/apis/events.k8s.io/v1", "events", True),
     ("storage.k8s.io/v1", "VolumeAttachment"): ("/apis/storage.k8s.io/v1", "volumeattachments", False),
+    ("storage.k8s.io/v1", "StorageClass"): ("/apis/storage.k8s.io/v1", "storageclasses", False),
 }
 API_VERSIONS = {kind: api_version for api_version, kind in KNOWN_KINDS if (api_version, kind) != ("events.k8s.io/v1", "Event")}
 NODE_LEASE_NAMESPACE = "kube-node-lease"
@@ -137,6 +138,7 @@ _RBAC_RESOURCES = {
     "Pod": ("", "pods"),
     "Service": ("", "services"),
     "StatefulSet": ("apps", "statefulsets"),
+    "StorageClass": ("storage.k8s.io", "storageclasses"),
     "VolumeAttachment": ("storage.k8s.io", "volumeattachments"),
 }
 
@@ -315,6 +317,12 @@ class Cluster:
 
     def find_pv(self, name):
         return self._find("v1", "PersistentVolume", None, name)
+
+    def list_pvs(self, label_selector=None):
+        return self._list("v1", "PersistentVolume", label_selector=label_selector)
+
+    def list_storage_classes(self):
+        return self._list("storage.k8s.io/v1", "StorageClass")
 
     def create_pv(self, pv):
         name = pv["metadata"]["name"]

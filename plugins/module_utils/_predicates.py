@@ -109,3 +109,10 @@ def node_matches_terms(node, terms):
         if all(_matches_requirement(labels, r) for r in expressions) and all(_matches_requirement(fields, r) for r in field_expressions):
             return True
     return False
+
+
+def labels_match_selector(labels, selector):
+    """Whether `labels` satisfy a LabelSelector (matchLabels and matchExpressions); an empty selector matches everything."""
+    if any(labels.get(key) != value for key, value in (selector.get("matchLabels") or {}).items()):
+        return False
+    return all(_matches_requirement(labels, requirement) for requirement in selector.get("matchExpressions") or [])

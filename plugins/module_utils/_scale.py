@@ -15,7 +15,14 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.stateful.pets.plugins.module_utils._predicates import condition, is_running_ready, is_terminating, ready_for
+from ansible_collections.stateful.pets.plugins.module_utils._predicates import (
+    condition,
+    is_running_ready,
+    is_terminating,
+    node_readiness,
+    ready_for,
+    seconds_since,
+)
 from ansible_collections.stateful.pets.plugins.module_utils._set_steps import events_text, unhealthy_pods_text
 
 NO_EVENTS = " No events were recorded."
@@ -169,20 +176,51 @@ def refuse_message(namespace, name, current, desired, unhealthy, stopped_at=None
     return "".join(parts)
 
 
-def up_timeout_message(namespace, name, pod, seconds, waits_on, events, healthy_count):
+def node_note(pod, node_name, node, now):
+    """A sentence when the node the pod is on is not Ready (`node` None: it left the cluster); '' when it is Ready."""
+    if node is None:
+        return f" {pod} is on node {node_name}, which is no longer in the cluster."
+    status, since = node_readiness(node)
+    if status == "True":
+        return ""
+    held = seconds_since(since, now)
+    return f" {pod} is on node {node_name}, which has been Ready={status}" + (f" for {held:.0f} s." if held is not None else ".")
+
+
+def up_timeout_message(namespace, name, pod, seconds, waits_on, events, healthy_count, node=""):
+    """`node` is node_note() of the pod's node."""
     return (
-        f"Scaling StatefulSet {namespace}/{name} up stopped: pod {namespace}/{pod} was not Running and Ready within {seconds} s."
+        f"Scaling StatefulSet {namespace}/{name} up stopped: pod {namespace}/{pod} was not Running and Ready within {seconds} s.{node}"
         f" It waits on {waits_on}.{_events_text(events)} The StatefulSet was set back to {healthy_count} replicas, its last healthy count;"
         f" no further steps were taken."
         f" Fix what the pod waits on and run the task again, or raise step_timeout."
     )
 
 
-def down_timeout_message(namespace, name, pod, seconds, events, count):
+def down_timeout_message(namespace, name, pod, seconds, events, count, node=""):
     return (
-        f"Scaling StatefulSet {namespace}/{name} down stopped: pod {namespace}/{pod} was still present {seconds} s after replicas was set to {count}."
+        f"Scaling StatefulSet {namespace}/{name} down stopped: pod {namespace}/{pod} was still present {seconds} s after replicas was set to {count}.{node}"
         f" It waits on its termination (finalizers, an unreachable node or a long grace period).{_events_text(events)}"
         f" No further steps were taken. Find out why the pod does not terminate and run the task again."
+    )
+
+
+def unbindable_message(namespace, name, current, desired, problems):
+    """`problems` are the sentences of _claims.binding_problems(), one per claim."""
+    claims = "a claim" if len(problems) == 1 else f"{len(problems)} claims"
+    return (
+        f"Refusing to scale StatefulSet {namespace}/{name} up from {current} to {desired}: {claims} of the pods to add cannot bind, so a pod"
+        f" would wait for its volume until the step timed out. Nothing was changed. " + " ".join(problems)
+        + " Create the missing PersistentVolumes (the playbook stateful.pets.scale makes them before it scales, for a set whose volumes the"
+        " role stateful.pets.replica_volumes made), or give the claim template a StorageClass that provisions volumes, and run the task again."
+    )
+
+
+def unbindable_warning(namespace, name, problems):
+    """Check mode's word for what a run would refuse: a task before it may create the volumes, which check mode only pretends to."""
+    return (
+        f"Scaling StatefulSet {namespace}/{name} up would be refused now: " + " ".join(problems)
+        + " (In check mode, volumes that an earlier task would create do not exist yet; a real run refuses unless they exist by then.)"
     )
 
 

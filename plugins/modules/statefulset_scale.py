@@ -17,11 +17,20 @@ description:
   - Scaling down removes the highest ordinal first. Before each step every remaining pod must be Running, Ready and not
     terminating; otherwise the module refuses before sending any patch and names each unhealthy pod, why it is
     unhealthy and its last events. After each patch it waits until the removed pod is gone.
+  - Before the first patch of a scale-up, checks that every claim of every pod to add can bind, as the PV controller
+    would bind it - the claim is Bound already, or an Available PersistentVolume fits it (its C(claimRef), class, size,
+    access modes, volume mode and the claim's selector), or the claim's StorageClass (the default one when the template
+    names none) provisions volumes. Otherwise it refuses at once and changes nothing, naming each claim, what it needs
+    and why the PersistentVolumes meant for it do not fit, instead of waiting out O(step_timeout) for a pod that cannot
+    start. Check mode runs the same check but only warns, since a task before it in the same check-mode run (for
+    example the volumes step of the playbook C(stateful.pets.scale)) only pretended to create the volumes.
   - PersistentVolumeClaims of removed ordinals stay behind and are reported in RV(retained_pvcs); claims picked up again
     by added ordinals are reported in RV(reused_pvcs). A StatefulSet whose
     C(persistentVolumeClaimRetentionPolicy.whenScaled) is C(Delete) is scaled, with a warning that its claims go away.
-  - When a step runs out of time the module stops and fails, naming the pod, what it waits on and its events. An added
-    pod that never became Ready is removed again by setting C(spec.replicas) back to the last healthy count.
+  - When a step runs out of time the module stops and fails, naming the pod, what it waits on and its events, and the
+    node it is on when that node is not Ready (V(kubia-2 is on node pets-worker2, which has been Ready=Unknown for 41 s))
+    or no longer exists. An added pod that never became Ready is removed again by setting C(spec.replicas) back to the
+    last healthy count.
   - Each step is a line of RV(progress), shown the moment it happens when the task runs inside the controller (a plain
     local task), as C(kubectl rollout status) does.
   - Each change of C(spec.replicas) is recorded as an C(events.k8s.io/v1) Event on the StatefulSet, with
@@ -87,6 +96,9 @@ notes:
   - The module patches the StatefulSet's C(scale) subresource, so it needs the verbs C(get) and C(patch) on
     C(statefulsets) and C(statefulsets/scale), and C(list) and C(watch) on C(pods) and C(statefulsets). Recording
     its Events needs C(create) on C(events) in the API group C(events.k8s.io).
+  - The check of a scale-up's claims needs C(list) on C(persistentvolumeclaims), and, when a claim is not Bound yet,
+    C(list) on C(persistentvolumes) and on C(storageclasses) (API group C(storage.k8s.io)). Naming the node of a pod
+    that timed out needs C(get) on C(nodes).
 """
 
 EXAMPLES = r"""
@@ -259,6 +271,7 @@ diff:
 import time  # noqa: E402 (imports follow the documentation blocks)
 from datetime import datetime, timezone  # noqa: E402
 
+from ansible_collections.stateful.pets.plugins.module_utils._claims import binding_problems  # noqa: E402
 from ansible_collections.stateful.pets.plugins.module_utils._events import record_event  # noqa: E402
 from ansible_collections.stateful.pets.plugins.module_utils._k8s import AUTH_ARG_SPEC, Cluster, K8sError, ref  # noqa: E402
 from ansible_collections.stateful.pets.plugins.module_utils._module import run_as_module  # noqa: E402
@@ -273,12 +286,15 @@ from ansible_collections.stateful.pets.plugins.module_utils._scale import (  # n
     down_timeout_message,
     input_errors,
     missing_namespace_message,
+    node_note,
     not_a_statefulset_message,
     plan_steps,
     pod_name,
     refuse_message,
     retention_warning,
     selector_string,
+    unbindable_message,
+    unbindable_warning,
     unhealthy_pods,
     unhealthy_warning,
     up_timeout_message,
@@ -351,6 +367,8 @@ class Scaler:
         pods = {}
         if plan and plan[0]["action"] != ADD:
             pods = self._check_health(current - 1, stopped_at=None)
+        elif plan:
+            self._check_claims_bind(plan)
         if not plan:
             self.reporter.progress(f"{self.label} already has {current} replicas; nothing to do.")
         elif self.check_mode:
@@ -433,7 +451,7 @@ class Scaler:
             events = stuck_step_events(self.cluster, self.namespace, self.name, name if exc.last is not None else None)
             waits = exc.waits or waiting_on(exc.last, self.min_ready, self.now())
             raise K8sError(
-                up_timeout_message(self.namespace, self.name, name, round(budget), waits, events, ordinal),
+                up_timeout_message(self.namespace, self.name, name, round(budget), waits, events, ordinal, self._node_note(exc.last)),
                 details=self.result,
             ) from None
         self.result["reused_pvcs"].extend(reused)
@@ -454,11 +472,40 @@ class Scaler:
         self._patch(ordinal, "RemovePet", f"to remove pod {name} ({self._step_count()})")
         budget = self._budget()
         if pod is not None and not self._wait_gone(name, pod, self.clock() + budget):
-            raise K8sError(down_timeout_message(self.namespace, self.name, name, round(budget), self._events("Pod", name), ordinal), details=self.result)
+            raise K8sError(down_timeout_message(self.namespace, self.name, name, round(budget), self._events("Pod", name), ordinal, self._node_note(pod)),
+                           details=self.result)
         seconds = round(self.clock() - started, 2)
         self.result["steps"].append(self._step(step, seconds=seconds, node=(pod or {}).get("spec", {}).get("nodeName"),
                                                patched_at=round(patched_at, 3), done_at=round(self.wall(), 3)))
         self.reporter.progress(f"{self.label}: {name} gone after {seconds:.1f} s ({ordinal} of {self.current} replicas left, target {self.desired}).")
+
+    def _check_claims_bind(self, plan):
+        """Refuses (raises) before any patch when a claim of a pod to add can never bind: no fitting PV, no provisioning class."""
+        if not self.sts["spec"].get("volumeClaimTemplates"):
+            return
+        ordinals = [step["ordinal"] for step in plan]
+        pvcs = {pvc["metadata"]["name"]: pvc for pvc in self.cluster.list_pvcs(self.namespace)}
+        claims = [pvcs.get(claim) for ordinal in ordinals for claim in claim_names(self.sts, ordinal)]
+        if all((claim or {}).get("status", {}).get("phase") == "Bound" for claim in claims):
+            return  # each pod finds its claim bound; no need to read the volumes and classes
+        problems = binding_problems(self.sts, ordinals, pvcs, self.cluster.list_pvs(), self.cluster.list_storage_classes())
+        if problems and self.check_mode:
+            self.reporter.warn(unbindable_warning(self.namespace, self.name, problems))
+        elif problems:
+            raise K8sError(unbindable_message(self.namespace, self.name, self.current, self.desired, problems), details=self.result)
+
+    def _node_note(self, pod):
+        """A sentence when the pod's node is not Ready or gone, so that a timeout names an unreachable node; '' otherwise."""
+        node_name = ((pod or {}).get("spec") or {}).get("nodeName")
+        if not node_name:
+            return ""
+        try:
+            node = self.cluster.get_node(node_name)
+        except K8sError as exc:
+            if exc.status != 404:
+                return ""
+            node = None
+        return node_note(pod["metadata"]["name"], node_name, node, self.now())
 
     def _check_health(self, highest, stopped_at):
         """Pods by name; refuses (raises) when any of ordinals 0..highest is unhealthy, unless allowed."""

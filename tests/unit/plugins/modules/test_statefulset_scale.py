@@ -16,12 +16,16 @@ from ansible_collections.stateful.pets.plugins.modules import statefulset_scale
 from ansible_collections.stateful.pets.plugins.modules.statefulset_scale import Scaler
 
 EPOCH = datetime(2026, 11, 27, 12, 0, 0, tzinfo=timezone.utc)  # noqa: UP017
+# A default StorageClass that provisions volumes, so that a new claim can always bind unless a test says otherwise.
+DEFAULT_CLASS = {"metadata": {"name": "standard", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+                 "provisioner": "example.com/disk"}
 
 
 class FakeCluster:
     """A StatefulSet controller in miniature: a patch makes pods appear Ready or go away, as scripted per pod."""
 
-    def __init__(self, replicas=2, stuck=(), unhealthy=(), templates=("data",), pvcs=(), policy=None, namespace=True, kind="StatefulSet"):
+    def __init__(self, replicas=2, stuck=(), unhealthy=(), templates=("data",), pvcs=(), policy=None, namespace=True, kind="StatefulSet",
+                 pvs=(), classes=(DEFAULT_CLASS,), node_ready=None):
         self.t = 0.0
         self.replicas = replicas
         self.stuck = set(stuck)
@@ -31,6 +35,10 @@ class FakeCluster:
         self.policy = policy
         self.namespace = namespace
         self.kind = kind
+        self.pvs = list(pvs)
+        self.classes = list(classes)
+        self.node_ready = node_ready or {}  # node name -> its Ready status since EPOCH; a node missing here is Ready
+        self.reads = []
         self.patches = []
         self.watches = []
         self.events = []
@@ -84,6 +92,20 @@ class FakeCluster:
 
     def list_pvcs(self, namespace):
         return [self.find_pvc(namespace, name) for name in sorted(self.pvcs)]
+
+    def list_pvs(self):
+        self.reads.append("PersistentVolume")
+        return self.pvs
+
+    def list_storage_classes(self):
+        self.reads.append("StorageClass")
+        return self.classes
+
+    def get_node(self, name):
+        if self.node_ready.get(name) == "gone":
+            raise K8sError(f"Cannot get Node {name}: it was not found.", status=404)
+        return {"metadata": {"name": name}, "status": {"conditions": [
+            {"type": "Ready", "status": self.node_ready.get(name, "True"), "lastTransitionTime": "2026-11-27T12:00:00Z"}]}}
 
     def list_pods(self, namespace, label_selector=None):
         assert label_selector == "app=kubia"
@@ -393,3 +415,119 @@ def test_main_turns_errors_into_fail_json_with_partial_result(mocker, module_exi
         statefulset_scale.main()
     assert err.value.args[0]["msg"].startswith("Refusing to scale StatefulSet pets/kubia down from 3 to 1")
     assert err.value.args[0]["replicas_after"] == 3
+
+
+def pv(name, claim=None, storage="1Mi", klass="", phase="Available", uid=None):
+    spec = {"capacity": {"storage": storage}, "accessModes": ["ReadWriteOnce"], "storageClassName": klass}
+    if claim:
+        spec["claimRef"] = {"namespace": "pets", "name": claim, **({"uid": uid} if uid else {})}
+    return {"metadata": {"name": name}, "spec": spec, "status": {"phase": phase}}
+
+
+class ClassedCluster(FakeCluster):
+    """The claim templates ask for a class, as the statefulset role's do (storageClassName "", 1Mi)."""
+
+    def __init__(self, klass="", **kwargs):
+        super().__init__(**kwargs)
+        self.klass = klass
+
+    def get_statefulset(self, namespace, name):
+        sts = super().get_statefulset(namespace, name)
+        for template in sts["spec"]["volumeClaimTemplates"]:
+            template["spec"] = {"storageClassName": self.klass, "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Mi"}}}
+        return sts
+
+
+def test_a_scale_up_whose_new_claim_cannot_bind_is_refused_before_any_patch():
+    fake = ClassedCluster(replicas=2, pvcs={"data-kubia-0", "data-kubia-1"}, pvs=[pv("pets-kubia-2", "data-kubia-2")])
+    with pytest.raises(K8sError) as err:
+        run(fake, replicas=4)
+    assert fake.patches == [] and fake.events == [] and fake.watches == []
+    msg = err.value.msg
+    assert msg.startswith("Refusing to scale StatefulSet pets/kubia up from 2 to 4: a claim of the pods to add cannot bind, so a pod would wait"
+                          " for its volume until the step timed out. Nothing was changed. Claim pets/data-kubia-3 of pod kubia-3 needs a"
+                          ' PersistentVolume of class "", 1Mi, ReadWriteOnce: no Available PersistentVolume fits it, and a claim without a'
+                          " class is never provisioned.")
+    assert "data-kubia-2" not in msg  # its pre-bound volume fits
+    assert "the playbook stateful.pets.scale makes them before it scales" in msg
+    assert err.value.details["replicas_after"] == 2
+
+
+def test_check_mode_warns_of_the_refusal_since_an_earlier_task_may_only_have_pretended_to_make_the_volumes():
+    fake = ClassedCluster(replicas=2)
+    result, warnings = run(fake, check_mode=True, replicas=3)
+    assert fake.patches == []
+    assert result["changed"] is True and [s["ordinal"] for s in result["steps"]] == [2]
+    assert warnings == ["Scaling StatefulSet pets/kubia up would be refused now: Claim pets/data-kubia-2 of pod kubia-2 needs a PersistentVolume"
+                        ' of class "", 1Mi, ReadWriteOnce: no Available PersistentVolume fits it, and a claim without a class is never'
+                        " provisioned. (In check mode, volumes that an earlier task would create do not exist yet; a real run refuses"
+                        " unless they exist by then.)"]
+
+
+def test_the_refusal_says_why_the_volume_meant_for_a_claim_does_not_fit():
+    fake = ClassedCluster(replicas=2, pvs=[pv("pets-kubia-2", "data-kubia-2", storage="512Ki")])
+    with pytest.raises(K8sError) as err:
+        run(fake, replicas=3)
+    assert ("no Available PersistentVolume fits it (PersistentVolume pets-kubia-2 is meant for it, but it holds 512Ki, less than the 1Mi the"
+            " claim asks for), and a claim without a class is never provisioned.") in err.value.msg
+
+
+@pytest.mark.parametrize("klass, classes, said", [
+    ("fast", [DEFAULT_CLASS], "and there is no StorageClass fast to provision it."),
+    ("local", [{"metadata": {"name": "local"}, "provisioner": "kubernetes.io/no-provisioner"}],
+     "and StorageClass local provisions nothing (kubernetes.io/no-provisioner)."),
+])
+def test_a_class_that_provisions_nothing_is_named(klass, classes, said):
+    fake = ClassedCluster(klass=klass, replicas=2, classes=classes)
+    with pytest.raises(K8sError) as err:
+        run(fake, replicas=3)
+    assert said in err.value.msg
+
+
+@pytest.mark.parametrize("fake", [
+    ClassedCluster(replicas=2, pvs=[pv("pets-kubia-2", "data-kubia-2"), pv("pets-kubia-3", "data-kubia-3")]),
+    ClassedCluster(replicas=2, pvs=[pv("spare-a"), pv("spare-b", storage="1Gi")]),
+    ClassedCluster(klass="standard", replicas=2),
+    ClassedCluster(klass="standard", replicas=2, classes=[dict(DEFAULT_CLASS, provisioner="kubernetes.io/no-provisioner")],
+                   pvs=[pv("local-a", klass="standard"), pv("local-b", klass="standard")]),
+], ids=["pre-bound volumes", "two spare volumes", "a provisioning class", "volumes of a class that provisions nothing"])
+def test_a_scale_up_whose_claims_can_bind_goes_ahead(fake):
+    result, _warnings = run(fake, replicas=4)
+    assert fake.patches == [3, 4]
+    assert result["replicas_after"] == 4
+
+
+def test_one_spare_volume_binds_one_claim_only():
+    fake = ClassedCluster(replicas=2, pvs=[pv("spare")])
+    with pytest.raises(K8sError) as err:
+        run(fake, replicas=4)
+    assert "Claim pets/data-kubia-3 of pod kubia-3 needs" in err.value.msg
+    assert "data-kubia-2 of pod" not in err.value.msg
+
+
+def test_claims_bound_already_need_no_read_of_volumes_or_classes():
+    fake = ClassedCluster(replicas=1, pvcs={"data-kubia-0", "data-kubia-1", "data-kubia-2"})
+    run(fake, replicas=3)
+    assert fake.reads == []
+    assert fake.patches == [2, 3]
+
+
+@pytest.mark.parametrize("ready, sentence", [
+    ("Unknown", "kubia-2 is on node pets-worker, which has been Ready=Unknown for {held} s."),
+    ("False", "kubia-2 is on node pets-worker, which has been Ready=False for {held} s."),
+    ("gone", "kubia-2 is on node pets-worker, which is no longer in the cluster."),
+])
+def test_a_step_that_times_out_on_an_unreachable_node_says_so(ready, sentence):
+    fake = FakeCluster(replicas=2, unhealthy={"kubia-2"}, node_ready={"pets-worker": ready})
+    with pytest.raises(K8sError) as err:
+        run(fake, replicas=3, step_timeout=20)
+    held = round(fake.t)
+    assert (f"pod pets/kubia-2 was not Running and Ready within 20 s. {sentence.format(held=held)} It waits on becoming Running and Ready"
+            in err.value.msg)
+
+
+def test_a_step_that_times_out_on_a_ready_node_names_no_node():
+    fake = FakeCluster(replicas=2, unhealthy={"kubia-2"})
+    with pytest.raises(K8sError) as err:
+        run(fake, replicas=3, step_timeout=20)
+    assert "is on node" not in err.value.msg
