@@ -17,7 +17,11 @@ run() {
 trap 'run cleanup.yml' EXIT
 
 run setup.yml
-run stateful.pets.verify -e pets_verify_requests=8
+passed="${OUTPUT_DIR:-.}/verify.log"
+run stateful.pets.verify -e pets_verify_requests=8 > "${passed}" 2>&1 || { cat "${passed}"; exit 1; }
+cat "${passed}"
+# setup_pets makes node-local volumes: the report names each pet's mode and the node its volume is pinned to.
+grep -Eq "Storage: kubia-0 node_local \\(${ns}-kubia-0 on node [^ )]+\\); kubia-1 node_local \\(${ns}-kubia-1 on node [^ )]+\\)\\." "${passed}"
 run stateful.pets.verify -e pets_verify_requests=2
 
 run break_storage.yml
