@@ -602,7 +602,3 @@ def _event_time(event):
     stamp = event.get("lastTimestamp") or event.get("eventTime") or (event.get("metadata") or {}).get("creationTimestamp")
     parsed = parse_time(stamp)
     return parsed.timestamp() if parsed else 0.0
-
-
-def monotonic():
-    return time.monotonic()

@@ -6,13 +6,18 @@ from __future__ import annotations
 
 import copy
 import datetime
+import time
 from unittest import mock
 
 import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
+from ansible_collections.stateful.pets.plugins.module_utils import _fence_levels as fence_levels
+from ansible_collections.stateful.pets.plugins.module_utils import _fence_run as fence_run
+from ansible_collections.stateful.pets.plugins.module_utils import _fencer as fencer
 from ansible_collections.stateful.pets.plugins.module_utils import _fencing as fencing
+from ansible_collections.stateful.pets.plugins.module_utils._fencer import NodeFencer
 from ansible_collections.stateful.pets.plugins.module_utils._k8s import K8sError
 from ansible_collections.stateful.pets.plugins.module_utils._reporter import Reporter
 from ansible_collections.stateful.pets.plugins.modules import node_fence
@@ -144,8 +149,8 @@ def run(cluster, **args):
     with (
         patch_module_args(args),
         mock.patch.object(node_fence.Cluster, "from_params", return_value=cluster),
-        mock.patch.object(node_fence, "_now", return_value=NOW),
-        mock.patch.object(node_fence.time, "sleep") as sleep,
+        mock.patch.object(fence_run, "now", return_value=NOW),
+        mock.patch.object(time, "sleep") as sleep,
         mock.patch.object(basic.AnsibleModule, "exit_json", side_effect=_raise(ExitJson)),
         mock.patch.object(basic.AnsibleModule, "fail_json", side_effect=_raise(FailJson)),
         pytest.raises((ExitJson, FailJson)) as info,
@@ -234,8 +239,8 @@ def test_confirmed_fence_taints_and_force_deletes_pinned_by_uid():
 def test_confirmed_fence_records_an_event_per_write_and_a_line_per_action():
     cluster = make_cluster(cluster_3(), [pet("kubia-1", "w2", "u1"), daemon_pod("w2")])
     reporter = Reporter(run_id="run12345")
-    with mock.patch.object(node_fence, "reporting_instance", return_value="stateful.pets-ctl"):
-        node_fence.NodeFencer(cluster, fence_params(fenced_confirmed=True), reporter=reporter).fence()
+    with mock.patch.object(fence_run, "reporting_instance", return_value="stateful.pets-ctl"):
+        NodeFencer(cluster, fence_params(fenced_confirmed=True), reporter=reporter).fence()
     events = [call.args[0] for call in cluster.create_event.call_args_list]
     assert [(e["action"], e["reason"], e["type"], e["regarding"]["kind"], e["regarding"]["name"]) for e in events] == [
         ("Cordon", "NodeUnreachable", "Warning", "Node", "w2"),
@@ -265,7 +270,7 @@ def test_an_event_that_cannot_be_recorded_is_a_warning_and_the_fence_goes_on():
     cluster = make_cluster(cluster_3(), [pet("kubia-1", "w2", "u1")])
     cluster.create_event.side_effect = K8sError("Cannot create Event default/w2.x: the API server refused it (403).", status=403)
     reporter = Reporter()
-    node_fence.NodeFencer(cluster, fence_params(fenced_confirmed=True), reporter=reporter).fence()
+    NodeFencer(cluster, fence_params(fenced_confirmed=True), reporter=reporter).fence()
     cluster.force_delete_pod.assert_called_once_with("pets", "kubia-1", "u1")
     assert len(reporter.warnings) == 3
     assert reporter.warnings[0] == ("Could not record the Event NodeUnreachable on Node w2, which is otherwise done:"
@@ -275,7 +280,7 @@ def test_an_event_that_cannot_be_recorded_is_a_warning_and_the_fence_goes_on():
 def test_check_mode_says_what_it_would_do_and_records_no_event():
     cluster = make_cluster(cluster_3(), [pet("kubia-1", "w2", "u1")])
     reporter = Reporter()
-    node_fence.NodeFencer(cluster, fence_params(fenced_confirmed=True), check_mode=True, reporter=reporter).fence()
+    NodeFencer(cluster, fence_params(fenced_confirmed=True), check_mode=True, reporter=reporter).fence()
     assert_no_write(cluster)
     assert reporter.progress_lines == ["Gates: node w2 passed all 10.",
                                        "Node w2: take its fence Lease default/stateful-pets-fence-w2 (check mode: not done).",
@@ -286,7 +291,7 @@ def test_check_mode_says_what_it_would_do_and_records_no_event():
 
 def test_nothing_to_fence_is_one_line():
     reporter = Reporter()
-    node_fence.NodeFencer(make_cluster(cluster_3(worker2_ready="True")), fence_params(), reporter=reporter).fence()
+    NodeFencer(make_cluster(cluster_3(worker2_ready="True")), fence_params(), reporter=reporter).fence()
     assert reporter.progress_lines == ["No node needs fencing."]
 
 
@@ -399,7 +404,7 @@ def test_wait_times_out_with_the_last_reason():
     cluster = make_cluster(cluster_3(unschedulable=True), [pet("kubia-1", "w2", "u1")])
     cluster.find_pod.return_value = None
     # The clock: the force-delete's timestamp, the detach wait's deadline, the pet wait's deadline, then two looks.
-    with mock.patch.object(node_fence, "monotonic", side_effect=[0.0, 0.0, 0.0, 5.0, 11.0]):
+    with mock.patch.object(fence_run, "monotonic", side_effect=[0.0, 0.0, 0.0, 5.0, 11.0]):
         kind, result = run(cluster, fenced_confirmed=True, wait=True, wait_timeout=10)
     assert kind is FailJson
     assert "did not come back within 10 s: Pod pets/kubia-1 has not been recreated yet." in result["msg"]
@@ -411,17 +416,17 @@ def test_silence_timeout_looks_again_until_the_lease_is_stale():
     ages = iter((3, 9))
     cluster.get_node_lease.side_effect = lambda name: {"spec": {"renewTime": ago(next(ages, 45))}}
     # The clock: the deadline, two looks, then the force-delete's timestamp and the detach wait's deadline.
-    with mock.patch.object(node_fence, "monotonic", side_effect=[0.0, 0.5, 1.0, 1.5, 1.5]):
+    with mock.patch.object(fence_run, "monotonic", side_effect=[0.0, 0.5, 1.0, 1.5, 1.5]):
         kind, result = run(cluster, name="w2", fenced_confirmed=True, silence_timeout=30)
     assert kind is ExitJson and result["changed"] is True
-    assert run.sleep.call_args_list == [mock.call(node_fence.SILENCE_POLL_SECONDS)] * 2
+    assert run.sleep.call_args_list == [mock.call(fencer.SILENCE_POLL_SECONDS)] * 2
     assert result["nodes"][0]["lease_age_seconds"] == 45
     assert [c.args[1] for c in cluster.force_delete_pod.call_args_list] == ["kubia-1"]
 
 
 def test_silence_timeout_refuses_a_node_that_stays_alive_and_writes_nothing():
     cluster = make_cluster(cluster_3(unschedulable=True), [pet("kubia-1", "w2", "u1")], leases={"w2": 2})
-    with mock.patch.object(node_fence, "monotonic", side_effect=[0.0, 0.5, 31.0]):
+    with mock.patch.object(fence_run, "monotonic", side_effect=[0.0, 0.5, 31.0]):
         kind, result = run(cluster, name="w2", fenced_confirmed=True, silence_timeout=30)
     assert kind is FailJson
     assert "Refusing to fence node w2" in result["msg"] and "renewed 2 s ago" in result["msg"]
@@ -489,8 +494,8 @@ def test_unfence_reads_the_node_again_and_retries_when_it_changed_meanwhile():
 
 @pytest.mark.parametrize("errors, patches", [
     ([K8sError("Cannot patch Node w2: the API server refused it (403).", status=403)], 1),
-    ([K8sError("Cannot patch Node w2: it changed on the server meanwhile (409).", status=409)] * node_fence.CONFLICT_ATTEMPTS,
-     node_fence.CONFLICT_ATTEMPTS),
+    ([K8sError("Cannot patch Node w2: it changed on the server meanwhile (409).", status=409)] * fence_run.CONFLICT_ATTEMPTS,
+     fence_run.CONFLICT_ATTEMPTS),
 ])
 def test_unfence_retries_only_conflicts_and_only_a_few_times(errors, patches):
     cluster = make_cluster([node("cp"), node("w2", "True", unschedulable=True)])
@@ -561,8 +566,8 @@ def fence_with_levels(cluster, actions, verdicts, **params):
         return next(runs)(*args)
 
     with (
-        mock.patch.object(node_fence.fence_levels, "run_action", side_effect=next_action) as run_action,
-        mock.patch.object(node_fence.fence_levels, "verify_silence", side_effect=verdicts) as verify,
+        mock.patch.object(fence_levels, "run_action", side_effect=next_action) as run_action,
+        mock.patch.object(fence_levels, "verify_silence", side_effect=verdicts) as verify,
     ):
         kind, result = run(cluster, name="w2", levels=LEVELS, **params)
     return kind, result, run_action, verify
@@ -613,7 +618,7 @@ def test_when_every_level_fails_the_node_stays_cordoned_and_no_pod_is_touched():
 
 def test_check_mode_with_levels_plans_them_runs_nothing_and_writes_not_even_a_lease():
     cluster = make_cluster(cluster_3(), [pet("kubia-1", "w2", "u1")])
-    with mock.patch.object(node_fence.fence_levels, "run_action") as run_action:
+    with mock.patch.object(fence_levels, "run_action") as run_action:
         kind, result = run(cluster, name="w2", levels=LEVELS, _ansible_check_mode=True)
     assert kind is ExitJson and result["changed"] is True
     run_action.assert_not_called()
@@ -641,7 +646,7 @@ def held_lease(node_name, holder="other-run", renewed=3, last_fence=None):
 
 def test_a_node_whose_lease_another_run_holds_is_reported_and_left_alone():
     cluster = make_cluster(cluster_3(), [pet("kubia-1", "w2", "u1")], fence_leases=[held_lease("w2")])
-    with mock.patch.object(node_fence, "_now", return_value=NOW):
+    with mock.patch.object(fence_run, "now", return_value=NOW):
         kind, result = run(cluster, name="w2", fenced_confirmed=True)
     assert kind is ExitJson and result["changed"] is False
     assert_no_write(cluster)
@@ -820,7 +825,7 @@ def test_volume_attachments_left_on_the_node_are_reported():
     cluster = make_cluster(cluster_3(), [pet("kubia-1", "w2", "u1")])
     cluster.list_volume_attachments.return_value = [{"metadata": {"name": "csi-123"}, "spec": {"nodeName": "w2"}},
                                                     {"metadata": {"name": "csi-456"}, "spec": {"nodeName": "w1"}}]
-    with mock.patch.object(node_fence, "monotonic", side_effect=[0.0, 0.0, 0.0, 3.0]):
+    with mock.patch.object(fence_run, "monotonic", side_effect=[0.0, 0.0, 0.0, 3.0]):
         kind, result = run(cluster, name="w2", fenced_confirmed=True, detach_timeout=2)
     assert kind is ExitJson
     assert result["nodes"][0]["volume_attachments_left"] == ["csi-123"]
@@ -857,7 +862,7 @@ def test_unfence_leaves_a_node_whose_fence_is_in_progress():
 
 def test_a_fenced_node_is_not_fenced_again_and_no_fence_action_runs():
     cluster = make_cluster(cluster_3(unschedulable=True, taints=[dict(fencing.OUT_OF_SERVICE_TAINT)]), [daemon_pod("w2")])
-    with mock.patch.object(node_fence.fence_levels, "run_action") as run_action:
+    with mock.patch.object(fence_levels, "run_action") as run_action:
         kind, result = run(cluster, name="w2", levels=LEVELS)
     assert kind is ExitJson and result["changed"] is False
     run_action.assert_not_called()

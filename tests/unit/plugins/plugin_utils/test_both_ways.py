@@ -18,6 +18,7 @@ from ansible.module_utils import _internal as module_utils_internal
 from ansible.module_utils.common import warnings as module_warnings
 from ansible.module_utils.testing import patch_module_args
 
+from ansible_collections.stateful.pets.plugins.module_utils import _fence_run as fence_run
 from ansible_collections.stateful.pets.plugins.module_utils import _reporter
 from ansible_collections.stateful.pets.plugins.module_utils._k8s import K8sError
 from ansible_collections.stateful.pets.plugins.module_utils._module import running_in_controller
@@ -170,7 +171,7 @@ SCENARIOS = {
 def steady(monkeypatch):
     """The same run id and clock in both runs, so that the results can be compared whole."""
     monkeypatch.setattr(_reporter, "new_run_id", lambda: "run12345")
-    monkeypatch.setattr(node_fence, "_now", lambda: NOW)
+    monkeypatch.setattr(fence_run, "now", lambda: NOW)
     monkeypatch.setattr(module_warnings, "_global_warnings", {})  # a module process starts with none
 
 
