@@ -49,6 +49,8 @@ cluster_healthy() {
   cmp -s <(render_config) "$PETS_CACHE/kind-$CLUSTER_NAME.yaml" || return 1
   images=$(docker ps --filter "label=io.x-k8s.kind.cluster=$CLUSTER_NAME" --format '{{.Image}}')
   [[ $(grep -cx "$image" <<<"$images") -eq $EXPECTED_NODES && $(wc -l <<<"$images") -eq $EXPECTED_NODES ]] || return 1
+  # A fresh clone has no .kube directory yet, while the cluster of another checkout may be up and healthy.
+  mkdir -p "$(dirname "$PETS_KUBECONFIG")"
   kind get kubeconfig --name "$CLUSTER_NAME" >"$PETS_KUBECONFIG.tmp" 2>/dev/null || return 1
   mv "$PETS_KUBECONFIG.tmp" "$PETS_KUBECONFIG"
   nodes_ready 30 >/dev/null 2>&1 &&
