@@ -186,13 +186,29 @@ def test_paused_worker_goes_unknown_and_comes_back():
     print(f"{worker}: Ready=Unknown {lost:.1f} s after docker pause, Ready {back:.1f} s after docker unpause")
 
 
-def test_make_cluster_when_up_is_a_noop():
-    def node_containers():
-        out = subprocess.run(["docker", "ps", "--filter", "label=io.x-k8s.kind.cluster=pets", "--format", "{{.ID}} {{.Names}}"],
-                             check=True, capture_output=True, text=True).stdout
-        return sorted(out.split("\n"))
+def kind_node_containers():
+    out = subprocess.run(["docker", "ps", "--filter", "label=io.x-k8s.kind.cluster=pets", "--format", "{{.ID}} {{.Names}}"],
+                         check=True, capture_output=True, text=True).stdout
+    return sorted(out.split("\n"))
 
-    before = node_containers()
+
+def test_make_cluster_when_up_is_a_noop():
+    before = kind_node_containers()
     result = subprocess.run(["bash", str(CLUSTER_DIR / "up.sh")], capture_output=True, text=True, check=True)
     assert "is already up; nothing to do" in result.stderr
-    assert node_containers() == before
+    assert kind_node_containers() == before
+
+
+def test_a_fresh_checkout_reuses_the_cluster_and_gets_its_kubeconfig_and_image_base(tmp_path):
+    # A clean clone has no .kube directory: it must reuse the healthy cluster, not recreate it, and still get both files.
+    kube_dir = tmp_path / "fresh-clone" / ".kube"
+    before = (REPO_ROOT / ".kube" / "pet-image-base").read_text(encoding="utf-8")
+    started = kind_node_containers()
+    result = subprocess.run(["bash", str(CLUSTER_DIR / "up.sh")], capture_output=True, text=True, check=True,
+                            env={**os.environ, "PETS_KUBECONFIG": str(kube_dir / "pets.kubeconfig")})
+    assert "is already up; nothing to do" in result.stderr, result.stderr
+    assert (kube_dir / "pet-image-base").read_text(encoding="utf-8") == before
+    nodes = subprocess.run([ENV["kubectl"], "--kubeconfig", str(kube_dir / "pets.kubeconfig"), "get", "nodes", "-o", "name"],
+                           check=True, capture_output=True, text=True).stdout.split()
+    assert len(nodes) == 3
+    assert kind_node_containers() == started

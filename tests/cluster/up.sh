@@ -64,6 +64,12 @@ render_config() {
     -e "s|@NODE_DISK_PATH@|$PETS_NODE_DISK_PATH|g" "$CLUSTER_DIR/kind.yaml.in"
 }
 
+# The pet image's base: Debian's nodejs offline, the stock slim Node.js image where a registry answers.
+write_pet_image_base() {
+  if [[ $1 == "$STOCK_NODE_IMAGE" ]]; then echo node:22-bookworm-slim; else echo "$IMAGE_REPO/pets-nodejs:bookworm"; fi \
+    >"$(dirname "$PETS_KUBECONFIG")/pet-image-base"
+}
+
 create_cluster() {
   local image=$1 config=$PETS_CACHE/kind-$CLUSTER_NAME.yaml
   mkdir -p "$PETS_HOSTPATH_DIR" "$PETS_NODE_DISKS_DIR"/node{0,1,2} "$(dirname "$PETS_KUBECONFIG")"
@@ -87,6 +93,8 @@ main() {
   local image=$NODE_IMAGE
   if registry_reachable; then image=$STOCK_NODE_IMAGE; fi
   if cluster_healthy "$image"; then
+    # A fresh clone reusing the cluster needs the file too: the Makefile reads it for PETS_PET_IMAGE_BASE.
+    write_pet_image_base "$image"
     say "cluster '$CLUSTER_NAME' is already up; nothing to do (kubeconfig: $PETS_KUBECONFIG)"
     return 0
   fi
@@ -99,9 +107,7 @@ main() {
     say "cluster '$CLUSTER_NAME' exists but is not healthy: recreating it"
   fi
   step create-cluster create_cluster "$image"
-  # The pet image's base: Debian's nodejs offline, the stock slim Node.js image where a registry answers.
-  if [[ $image == "$STOCK_NODE_IMAGE" ]]; then echo node:22-bookworm-slim; else echo "$IMAGE_REPO/pets-nodejs:bookworm"; fi \
-    >"$(dirname "$PETS_KUBECONFIG")/pet-image-base"
+  write_pet_image_base "$image"
   say "cluster '$CLUSTER_NAME' is up in $((SECONDS - start)) s. Use it with:"
   say "  export KUBECONFIG=$PETS_KUBECONFIG"
   say "  $BIN_DIR/kubectl get nodes"
