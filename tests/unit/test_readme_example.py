@@ -42,6 +42,5 @@ def test_the_example_imports_the_same_entry_points_as_the_deploy_in_the_same_ord
     deploy = (ROOT / "playbooks" / "deploy.yml").read_text(encoding="utf-8")
     assert entry_points(readme_example()) == entry_points(deploy) == [
         ("stateful.pets.pet_image", "context"), ("stateful.pets.statefulset", "render"),
-        ("stateful.pets.services", "render"), ("stateful.pets.replica_volumes", "validate"),
-        ("stateful.pets.replica_volumes", "render"), ("stateful.pets.pet_image", "ensure"),
+        ("stateful.pets.services", "render"), ("stateful.pets.replica_volumes", "render"), ("stateful.pets.pet_image", "ensure"),
         ("stateful.pets.statefulset", "apply")]
