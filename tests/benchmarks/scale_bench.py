@@ -146,7 +146,7 @@ class Bench:
         sys.path.insert(0, self.links)
         from ansible_collections.stateful.pets.plugins.module_utils._k8s import Cluster
         from ansible_collections.stateful.pets.plugins.module_utils._reporter import Reporter
-        from ansible_collections.stateful.pets.plugins.modules.statefulset_scale import Scaler
+        from ansible_collections.stateful.pets.plugins.module_utils._scale_run import Scaler
 
         name = f"light{n}"
         self.apply_set(name, self.args.light_image, n - 3, probe=False, parallel=True)

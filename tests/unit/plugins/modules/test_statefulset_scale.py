@@ -12,8 +12,8 @@ from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.stateful.pets.plugins.module_utils._k8s import K8sError
 from ansible_collections.stateful.pets.plugins.module_utils._reporter import Reporter
+from ansible_collections.stateful.pets.plugins.module_utils._scale_run import Scaler
 from ansible_collections.stateful.pets.plugins.modules import statefulset_scale
-from ansible_collections.stateful.pets.plugins.modules.statefulset_scale import Scaler
 
 EPOCH = datetime(2026, 11, 27, 12, 0, 0, tzinfo=timezone.utc)  # noqa: UP017
 # A default StorageClass that provisions volumes, so that a new claim can always bind unless a test says otherwise.
