@@ -93,14 +93,31 @@ def place(live_pvs, nodes, count, node_affinity, name, namespace):
     """
     node_names = sorted(_name(node) for node in nodes)
     requested = _requested(node_affinity)
-    problems = []
+    placement, problems = _live_placement(_live_volumes(live_pvs, nodes), requested, name, namespace)
+    for ordinal, wanted in sorted(requested.items()):
+        if wanted not in node_names:
+            problems.append(f"replica_volumes_node_affinity pins ordinal {ordinal} to node {json.dumps(wanted)}, which is not a node of this"
+                            f" cluster (its nodes: {', '.join(node_names) or 'none'}). Name one of them.")
+        else:
+            placement.setdefault(ordinal, wanted)
+    problems += _spread(placement, nodes, count, name, namespace)
+    return {ordinal: node for ordinal, node in sorted(placement.items()) if ordinal < count}, problems
+
+
+def _live_volumes(live_pvs, nodes):
+    """{ordinal: [(PV name, its node or None, whether it has a nodeAffinity)]} of the role's own PVs of the set."""
     live = {}
     for pv in sorted(live_pvs or [], key=_name):
         ordinal = _ordinal(pv)
         # A PV that node_fence made for a pet recreated empty is not one of the role's: the role's own PV keeps its place.
         if ordinal is not None and RECREATED_FROM_LABEL not in (pv["metadata"].get("labels") or {}):
             live.setdefault(ordinal, []).append((_name(pv), pinned_node(pv, nodes), bool(affinity_terms(pv))))
-    placement = {}
+    return live
+
+
+def _live_placement(live, requested, name, namespace):
+    """({ordinal: node} read from the live PVs, [problems]): a volume never moves, and one that cannot be placed says why."""
+    placement, problems = {}, []
     for ordinal, volumes in sorted(live.items()):
         found = sorted({node for _pv, node, _pinned in volumes if node})
         if len(found) > 1:
@@ -125,12 +142,12 @@ def place(live_pvs, nodes, count, node_affinity, name, namespace):
                             f" {name}-{ordinal} ran. Name that node for ordinal {ordinal} in replica_volumes_node_affinity to pin it there"
                             f" (`kubectl get pod {name}-{ordinal} -n {namespace} -o wide` shows where the pod runs), or keep"
                             f" replica_volumes_storage=shared for this set.")
-    for ordinal, wanted in sorted(requested.items()):
-        if wanted not in node_names:
-            problems.append(f"replica_volumes_node_affinity pins ordinal {ordinal} to node {json.dumps(wanted)}, which is not a node of this"
-                            f" cluster (its nodes: {', '.join(node_names) or 'none'}). Name one of them.")
-        else:
-            placement.setdefault(ordinal, wanted)
+    return placement, problems
+
+
+def _spread(placement, nodes, count, name, namespace):
+    """Give each ordinal below `count` without a node the schedulable node with the fewest of the set's ordinals (in
+    `placement`, in place); [problems] when no node can take some."""
     candidates = sorted(_name(node) for node in nodes if is_schedulable(node))
     load = {node: 0 for node in candidates}
     for node in placement.values():
@@ -146,8 +163,8 @@ def place(live_pvs, nodes, count, node_affinity, name, namespace):
         chosen = min(candidates, key=lambda node: (load[node], node))
         placement[ordinal] = chosen
         load[chosen] += 1
-    if homeless:
-        problems.append(f"No node can take the node-local volumes of ordinal {', '.join(homeless)} of {namespace}/{name}: every node is"
-                        " cordoned, not Ready or tainted against ordinary pods. Uncordon a worker, or pin these ordinals with"
-                        " replica_volumes_node_affinity.")
-    return {ordinal: node for ordinal, node in sorted(placement.items()) if ordinal < count}, problems
+    if not homeless:
+        return []
+    return [f"No node can take the node-local volumes of ordinal {', '.join(homeless)} of {namespace}/{name}: every node is"
+            " cordoned, not Ready or tainted against ordinary pods. Uncordon a worker, or pin these ordinals with"
+            " replica_volumes_node_affinity."]
